@@ -1,0 +1,1 @@
+"""Everything before the model: corpus readers, generators, features and grain pipelines."""

@@ -1,0 +1,1 @@
+"""Flax linen modules, one per system, plus shared layers."""

@@ -1,0 +1,1 @@
+"""Experiment entry points: thin wrappers that parse flags and call the shared trainer."""
