@@ -1,0 +1,36 @@
+"""Shared pieces of the experiment entry points: flags, logging set-up and the run call."""
+
+from __future__ import annotations
+
+import logging
+
+from absl import flags
+from ml_collections import config_flags
+
+from affectjax import tasks
+from affectjax.train import run
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "ml_collections config file",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics and results")
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    # orbax and absl are chatty at INFO about every save; their warnings still show.
+    for name in ("absl", "orbax"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv) -> None:
+    """Build the config's Task and train it (the body of every ``python -m experiments.X``)."""
+    del argv
+    if _CONFIG.value is None or _WORKDIR.value is None:
+        raise SystemExit(
+            "usage: python -m experiments.<name> --config=<file>[:args] --workdir=<dir>")
+    setup_logging()
+    config = _CONFIG.value
+    result = run(tasks.build(config), config, _WORKDIR.value)
+    logging.info("done at step %d: %s", result.step,
+                 ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.metrics.items())))
