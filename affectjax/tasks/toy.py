@@ -56,7 +56,9 @@ class MLP(nn.Module):
     @nn.compact
     def __call__(self, x, *, train: bool):
         for i in range(self.depth):
-            x = nn.Dense(self.hidden, name=f"dense_{i}")(x)
+            # No bias before batch norm: BN cancels it, its gradient is rounding noise and Adam
+            # would amplify that noise into lr-sized steps.
+            x = nn.Dense(self.hidden, use_bias=not self.batch_norm, name=f"dense_{i}")(x)
             if self.batch_norm:
                 x = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=f"bn_{i}")(x)
             x = nn.relu(x)

@@ -12,6 +12,7 @@ import grain
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
+from etils import epath
 from jax.sharding import Mesh
 
 from affectjax.train import params as param_rules
@@ -125,10 +126,9 @@ class Checkpointer:
         self.best.close()
 
 
-def _source_manager(init_from: ml_collections.ConfigDict, which: str
-                    ) -> tuple[ocp.CheckpointManager, int]:
-    """The manager and step of another run's best (or last) checkpoint."""
-    root = os.path.abspath(init_from.path)
+def _source_manager(path: str, which: str) -> tuple[ocp.CheckpointManager, int]:
+    """The manager and step of a run's best (or last) checkpoint; best falls back to last."""
+    root = os.path.abspath(path)
     order = [BEST_DIR, LAST_DIR] if which == "best" else [LAST_DIR]
     for sub in order:
         directory = os.path.join(root, sub)
@@ -138,16 +138,16 @@ def _source_manager(init_from: ml_collections.ConfigDict, which: str
             if step is not None:
                 return manager, step
     raise FileNotFoundError(
-        f"init_from.path={init_from.path!r}: no {' or '.join(order)} checkpoint found there")
+        f"{path!r}: no {' or '.join(order)} checkpoint found there (is it a run's workdir?)")
 
 
-def _restore_raw_model(manager: ocp.CheckpointManager, step: int, mesh: Mesh) -> dict:
-    """Restore a checkpoint's model item with the structure it was saved with (replicated)."""
-    path = os.path.join(str(manager.directory), str(step), "model")
-    meta = ocp.StandardCheckpointer().metadata(path)
-    tree = getattr(meta, "item_metadata", meta)
+def _restore_raw_model(manager: ocp.CheckpointManager, step: int, sharding) -> dict:
+    """Restore a checkpoint's model item with the structure it was saved with."""
+    path = epath.Path(str(manager.directory)) / str(step) / "model"
+    meta = ocp.PyTreeCheckpointHandler().metadata(path)
+    tree = getattr(meta, "tree", meta)
     target = jax.tree.map(
-        lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=replicated(mesh)), tree,
+        lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=sharding), tree,
         is_leaf=lambda m: hasattr(m, "shape") and hasattr(m, "dtype"))
     restored = manager.restore(
         step, args=ocp.args.Composite(model=ocp.args.StandardRestore(target)))
@@ -156,16 +156,18 @@ def _restore_raw_model(manager: ocp.CheckpointManager, step: int, mesh: Mesh) ->
 
 def _merge_model(fresh: dict, loaded: dict, dont_load: list[str], source: str) -> dict:
     """Loaded values for every fresh leaf, except dont_load ones; strict about the rest."""
+    # Rules match a path inside its collection ("head/kernel", as freeze does, which covers
+    # the head's batch statistics too) or the full path ("batch_stats/bn_0/mean").
+    names = {full: [full, full.split("/", 1)[-1]] for full in param_rules.flatten(fresh)}
     rules = param_rules.compile_rules(dont_load, "init_from.dont_load")
-    param_rules.check_rules_used(fresh, dont_load, "init_from.dont_load")
+    param_rules.check_rules_used([n for both in names.values() for n in both], dont_load,
+                                 "init_from.dont_load")
     loaded_flat = param_rules.flatten(loaded)
     problems, used = [], set()
 
     def pick(path, leaf):
         name = param_rules.path_str(path)
-        # Rules match paths inside a collection ("head/kernel"), as freeze does.
-        inner = name.split("/", 1)[1] if "/" in name else name
-        if param_rules.matches(inner, rules) or param_rules.matches(name, rules):
+        if any(param_rules.matches(n, rules) for n in names[name]):
             return leaf
         if name not in loaded_flat:
             problems.append(f"{name}: missing in the checkpoint")
@@ -205,11 +207,11 @@ def load_init_from(config: ml_collections.ConfigDict, state: TrainState,
     init_from = config.init_from
     if init_from.checkpoint not in ("best", "last"):
         raise ValueError(f"init_from.checkpoint={init_from.checkpoint!r}: expected best or last")
-    manager, step = _source_manager(init_from, init_from.checkpoint)
+    manager, step = _source_manager(init_from.path, init_from.checkpoint)
     source = f"{manager.directory}/{step}"
     trainer = manager.restore(step, args=ocp.args.Composite(trainer=ocp.args.JsonRestore()))
     _check_metadata(metadata, trainer["trainer"].get("task_metadata", {}), source)
-    loaded = _restore_raw_model(manager, step, mesh)
+    loaded = _restore_raw_model(manager, step, replicated(mesh))
     fresh = {"params": state.params, **state.variables}
     merged = dict(_merge_model(fresh, dict(loaded), list(init_from.dont_load), source))
     state = state.replace(params=merged.pop("params"), variables=merged)
@@ -220,7 +222,7 @@ def load_init_from(config: ml_collections.ConfigDict, state: TrainState,
     if init_from.opt_state not in ("best", "last"):
         raise ValueError(
             f"init_from.opt_state={init_from.opt_state!r}: expected fresh, best or last")
-    opt_manager, opt_step = _source_manager(init_from, init_from.opt_state)
+    opt_manager, opt_step = _source_manager(init_from.path, init_from.opt_state)
     try:
         restored = opt_manager.restore(opt_step, args=ocp.args.Composite(
             opt_state=ocp.args.StandardRestore(_abstract(state.opt_state))))
@@ -232,3 +234,10 @@ def load_init_from(config: ml_collections.ConfigDict, state: TrainState,
     log.info("init_from: loaded optimizer state from %s/%d", opt_manager.directory, opt_step)
     return state.replace(opt_state=restored["opt_state"])
 
+
+
+def load_model(workdir: str, which: str = "last") -> tuple[dict, int]:
+    """A run's saved ``{"params": ..., <collections>}`` and its step, on one device."""
+    manager, step = _source_manager(workdir, which)
+    model = _restore_raw_model(manager, step, jax.sharding.SingleDeviceSharding(jax.devices()[0]))
+    return dict(model), step

@@ -49,9 +49,10 @@ def label_tree(tree: Any, label_of: Callable[[str], Any]) -> Any:
     return jax.tree_util.tree_map_with_path(lambda p, _: label_of(path_str(p)), tree)
 
 
-def check_rules_used(tree: Any, patterns: Sequence[str], what: str) -> None:
+def check_rules_used(tree_or_paths: Any, patterns: Sequence[str], what: str) -> None:
     """Raise if a rule matches no leaf: a typo there would otherwise silently do nothing."""
-    paths = list(flatten(tree))
+    paths = (list(tree_or_paths) if isinstance(tree_or_paths, list)
+             else list(flatten(tree_or_paths)))
     for pattern, rule in zip(patterns, compile_rules(patterns, what)):
         if not any(rule.fullmatch(p) for p in paths):
             example = ", ".join(paths[:5])

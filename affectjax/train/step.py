@@ -26,7 +26,7 @@ def make_train_step(task: Task, tx: optax.GradientTransformation) -> Callable:
         new_variables = {**state.variables, **aux.pop("variables", {})}
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        grad_norm = optax.global_norm(grads)
+        grad_norm = optax.tree.norm(grads)
 
         healthy = state.nonfinite_step < 0
         ok = healthy & jnp.isfinite(loss) & jnp.isfinite(grad_norm)

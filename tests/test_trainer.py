@@ -1,0 +1,157 @@
+"""The shared trainer on the toy Task: sharding, init_from/freeze, guards, early stopping."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from affectjax import tasks
+from affectjax.train import NonFiniteError, load_results, run
+from affectjax.train.checkpoint import load_model
+from tests.trainer_utils import (
+    assert_trees_close,
+    assert_trees_equal,
+    metric_series,
+    toy_config_tiny,
+)
+
+
+def train(config, workdir, task=None):
+    return run(task or tasks.build(config), config, str(workdir))
+
+
+def test_one_device_and_four_devices_agree(tmp_path):
+    assert jax.device_count() == 4, "conftest should give four fake CPU devices"
+    one = train(toy_config_tiny(**{"mesh.num_devices": 1}), tmp_path / "one")
+    four = train(toy_config_tiny(), tmp_path / "four")
+    losses_one = metric_series(tmp_path / "one", "train/loss")
+    losses_four = metric_series(tmp_path / "four", "train/loss")
+    assert len(losses_one) == 4
+    np.testing.assert_allclose(losses_one, losses_four, rtol=1e-5)
+    assert_trees_close(one.state.params, four.state.params)
+    assert_trees_close(one.state.variables, four.state.variables)
+    # The batch really was split: a parameter-sized array is replicated, the step's data is not.
+    assert four.state.params["head"]["kernel"].sharding.mesh.size == 4
+
+
+def test_batch_must_divide_by_devices(tmp_path):
+    with pytest.raises(ValueError, match="global batch size 6 is not divisible by the 4 devices"):
+        train(toy_config_tiny(**{"data.batch_size": 6}), tmp_path)
+
+
+def test_epochs_become_steps(tmp_path):
+    config = toy_config_tiny(**{"train.total_steps": None, "train.total_epochs": 1.0,
+                                "train.eval_every_steps": None, "train.eval_every_epochs": 0.5})
+    result = train(config, tmp_path)
+    assert result.step == 256 // 16
+    assert [r for r in metric_series(tmp_path, "valid/accuracy")], "eval every half epoch"
+    assert len(metric_series(tmp_path, "valid/accuracy")) == 2
+
+
+def test_outputs_written(tmp_path):
+    train(toy_config_tiny(), tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["task"] == "toy"
+    results = load_results(tmp_path)
+    assert results["step"] == 20 and 0 <= results["final"]["valid/accuracy"] <= 1
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [5, 10, 15, 20]
+    assert {"train/loss", "train/grad_norm", "train/accuracy", "time/steps_per_sec",
+            "time/data_wait_frac"} <= set(records[1])
+    assert "valid/uar" in records[1]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["10", "20"]
+
+
+def test_init_from_dont_load_and_freeze(tmp_path):
+    source = train(toy_config_tiny(), tmp_path / "source")
+    # Zero steps: what init_from loads, before any update.
+    loaded = train(toy_config_tiny(**{"train.total_steps": 0,
+                                      "init_from.path": str(tmp_path / "source"),
+                                      "init_from.checkpoint": "last",
+                                      "init_from.dont_load": ["head/.*"]}), tmp_path / "loaded")
+    assert_trees_equal(loaded.state.params["dense_1"], source.state.params["dense_1"])
+    assert_trees_equal(loaded.state.variables["batch_stats"], source.state.variables["batch_stats"])
+    assert not np.array_equal(loaded.state.params["head"]["kernel"],
+                              source.state.params["head"]["kernel"])
+
+    tuned = train(toy_config_tiny(**{"init_from.path": str(tmp_path / "source"),
+                                     "init_from.checkpoint": "last",
+                                     "freeze": ["dense_0/.*"], "optim.weight_decay": 0.1}),
+                  tmp_path / "tuned")
+    assert_trees_equal(tuned.state.params["dense_0"], source.state.params["dense_0"])
+    assert not np.array_equal(tuned.state.params["dense_1"]["kernel"],
+                              source.state.params["dense_1"]["kernel"])
+
+
+def test_init_from_shape_mismatch_is_an_error(tmp_path):
+    train(toy_config_tiny(**{"train.total_steps": 2}), tmp_path / "source")
+    wider = {"model.hidden": 32, "init_from.path": str(tmp_path / "source"),
+             "train.total_steps": 2}
+    with pytest.raises(ValueError, match=r"dense_0/kernel: checkpoint has \(16, 16\)"):
+        train(toy_config_tiny(**wider), tmp_path / "wider")
+    # Listing every mismatching variable in dont_load makes the same load legal.
+    ok = train(toy_config_tiny(**wider, **{"init_from.dont_load": [".*"]}), tmp_path / "ok")
+    assert ok.step == 2
+
+
+def test_metadata_mismatch_is_an_error(tmp_path):
+    train(toy_config_tiny(**{"train.total_steps": 2}), tmp_path / "source")
+    config = toy_config_tiny(**{"init_from.path": str(tmp_path / "source")})
+    task = dataclasses.replace(tasks.build(config), metadata={"num_classes": 5, "dim": 16})
+    with pytest.raises(ValueError, match="metadata 'num_classes' differs"):
+        train(config, tmp_path / "target", task)
+
+
+def test_freeze_regex_that_matches_nothing_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="freeze: regex 'encoder/.*' matches no parameter"):
+        train(toy_config_tiny(**{"freeze": ["encoder/.*"]}), tmp_path)
+
+
+def _poisoned(task, from_step: int):
+    """The toy task whose loss turns NaN at ``from_step``."""
+
+    def loss(params, variables, batch, rng, step):
+        value, aux = task.loss(params, variables, batch, rng, step)
+        return jnp.where(step >= from_step, jnp.nan, value), aux
+
+    return dataclasses.replace(task, loss=loss)
+
+
+def test_nonfinite_loss_stops_with_last_good_checkpoint(tmp_path):
+    config = toy_config_tiny()
+    task = tasks.build(config)
+    with pytest.raises(NonFiniteError, match=r"at step 12;.*checkpoints/10") as err:
+        train(config, tmp_path, _poisoned(task, 12))
+    assert err.value.step == 12 and err.value.checkpoint.endswith("checkpoints/10")
+    model, step = load_model(tmp_path)
+    assert step == 10
+    assert all(np.isfinite(x).all() for x in jax.tree.leaves(model))
+    # The same workdir resumes from that checkpoint with a healthy task and finishes.
+    resumed = train(config, tmp_path, task)
+    assert resumed.step == 20
+    assert [r for r in metric_series(tmp_path, "train/loss")] == metric_series(
+        tmp_path, "train/loss")[:4]
+
+
+def test_early_stopping_restores_best(tmp_path):
+    # "min" on accuracy: the first evaluation is the best and every later one a non-improvement.
+    config = toy_config_tiny(**{"train.eval_every_steps": 2, "train.total_steps": 40,
+                                "early_stop.metric": "valid/accuracy", "early_stop.mode": "min",
+                                "early_stop.patience": 3, "optim.lr": 1e-2})
+    result = train(config, tmp_path)
+    results = load_results(tmp_path)
+    assert results["early_stop"]["best_step"] == 2
+    assert result.step == 8, "stops after three evaluations without improvement"
+    first_eval = metric_series(tmp_path, "valid/accuracy")[0]
+    assert result.metrics["valid/accuracy"] == pytest.approx(first_eval)
+
+
+def test_data_wait_fraction_reflects_a_slow_pipeline(tmp_path):
+    train(toy_config_tiny(**{"data.read_delay_s": 0.004, "train.total_steps": 10}), tmp_path)
+    wait = metric_series(tmp_path, "time/data_wait_frac")
+    assert wait[-1] > 0.8, wait
