@@ -1,4 +1,4 @@
-"""The trainer across processes: kill -9 and resume, and 2 processes x 2 devices with jax.distributed."""
+"""The trainer across processes: kill -9 and resume; 2 processes x 2 devices (jax.distributed)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,55 @@
+"""Process sharding of train streams, eval batching, and config-file arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from affectjax.data import pipeline
+from affectjax.train.task import DataContext
+from experiments.configs import args as config_args
+
+RECORDS = [{"i": np.int32(i)} for i in range(50)]
+
+
+def ctx(p, n):
+    return DataContext(seed=0, process_index=p, process_count=n, num_devices=4)
+
+
+def test_process_shards_concatenate_to_the_single_process_batches():
+    single = iter(pipeline.train_stream(RECORDS, global_batch_size=8, ctx=ctx(0, 1), seed=3))
+    parts = [iter(pipeline.train_stream(RECORDS, global_batch_size=8, ctx=ctx(p, 2), seed=3))
+             for p in range(2)]
+    seen = []
+    for _ in range(15):  # more than two epochs: the order must change between epochs
+        whole = next(single)["i"]
+        np.testing.assert_array_equal(whole, np.concatenate([next(it)["i"] for it in parts]))
+        seen.append(whole)
+    first_epoch = np.concatenate(seen[:6])
+    assert len(set(first_epoch.tolist())) == 48, "no repeats within an epoch"
+
+
+def test_train_stream_state_round_trip():
+    it = iter(pipeline.train_stream(RECORDS, global_batch_size=4, ctx=ctx(0, 1), seed=0))
+    next(it)
+    state = it.get_state()
+    a = [next(it)["i"] for _ in range(3)]
+    it.set_state(state)
+    np.testing.assert_array_equal(a, [next(it)["i"] for _ in range(3)])
+
+
+def test_eval_batches_cover_every_record_once():
+    batches = list(pipeline.eval_batches(RECORDS, 16))
+    assert [len(b["i"]) for b in batches] == [16, 16, 16, 2]
+    assert np.concatenate([b["i"] for b in batches]).tolist() == list(range(50))
+    with pytest.raises(ValueError, match="no records"):
+        pipeline.eval_batches([], 4)
+
+
+def test_config_args():
+    a = config_args.parse("size=tiny,steps=5,on=true", size="default", steps=1, on=False)
+    assert (a.size, a.steps, a.on) == ("tiny", 5, True)
+    with pytest.raises(ValueError, match="unknown"):
+        config_args.parse("sise=tiny", size="default")
+    with pytest.raises(ValueError, match="not key=value"):
+        config_args.parse("tiny", size="default")
