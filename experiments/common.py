@@ -15,6 +15,11 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "ml_collections config
 _WORKDIR = flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics and results")
 
 
+def config_flag():
+    """The ``--config`` flag (an ml_collections config file with ``:args``)."""
+    return _CONFIG
+
+
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")

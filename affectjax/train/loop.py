@@ -51,7 +51,7 @@ class RunResult:
     workdir: str
 
 
-def _peek(iterators: dict[str, Any]) -> dict[str, Any]:
+def peek(iterators: dict[str, Any]) -> dict[str, Any]:
     """The next batch of every stream without consuming it (iterator state rewound)."""
     first = {}
     for name, it in list(iterators.items()):
@@ -65,7 +65,7 @@ def _peek(iterators: dict[str, Any]) -> dict[str, Any]:
     return first
 
 
-def _next_batch(iterators: dict[str, Any], mesh) -> dict[str, Any]:
+def next_batch(iterators: dict[str, Any], mesh) -> dict[str, Any]:
     local = {}
     for name, it in iterators.items():
         try:
@@ -82,7 +82,8 @@ def _host_scalars(metrics: list[dict]) -> dict[str, float]:
     return {f"train/{k}": float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
 
 
-def _init_state(task: Task, config, example, mesh, schedule_steps: int, steps_per_epoch):
+def init_train_state(task: Task, config, example, mesh, schedule_steps: int, steps_per_epoch):
+    """A fresh TrainState placed on ``mesh`` and the optimizer that updates it."""
     rng = jax.random.PRNGKey(config.seed)
     init_rng, train_rng = jax.random.split(rng)
     variables = jax.jit(task.init)(init_rng, example)
@@ -117,12 +118,12 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
                       process_count=jax.process_count(), num_devices=mesh.size)
     train_data = task.train_data(ctx)
     iterators = {name: iter(stream) for name, stream in train_data.streams.items()}
-    first = _peek(iterators)
+    first = peek(iterators)
     examples_per_step = sum(
         sharding.check_batch_divisible(name, device_part(b), mesh) for name, b in first.items())
     schedule = Schedule.from_config(config.train, train_data.steps_per_epoch)
     example = sharding.put_local_batch({k: device_part(b) for k, b in first.items()}, mesh)
-    state, tx = _init_state(task, config, example, mesh, schedule.total_steps,
+    state, tx = init_train_state(task, config, example, mesh, schedule.total_steps,
                             train_data.steps_per_epoch)
     state_sharding = jax.tree.map(lambda x: x.sharding, state)
 
@@ -179,7 +180,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     try:
         for step in range(start + 1, schedule.total_steps + 1):
             with timer.data():
-                batch = _next_batch(iterators, mesh)
+                batch = next_batch(iterators, mesh)
             t0 = time.perf_counter()
             state, metrics = train_step(state, batch)
             if sync or not pending:
