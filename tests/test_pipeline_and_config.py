@@ -53,3 +53,25 @@ def test_config_args():
         config_args.parse("sise=tiny", size="default")
     with pytest.raises(ValueError, match="not key=value"):
         config_args.parse("tiny", size="default")
+
+
+def test_class_balanced_sampling_is_balanced_and_resumable():
+    labels = np.array([0] * 45 + [1] * 5)
+    records = [{"i": np.int32(i), "label": np.int32(c)} for i, c in enumerate(labels)]
+    it = iter(pipeline.train_stream(records, global_batch_size=50, ctx=ctx(0, 1), seed=1,
+                                    balance_labels=labels))
+    drawn = np.concatenate([next(it)["label"] for _ in range(20)])
+    assert abs(drawn.mean() - 0.5) < 0.05, "the rare class is drawn as often as the common one"
+    state = it.get_state()
+    a = next(it)["i"]
+    it.set_state(state)
+    np.testing.assert_array_equal(a, next(it)["i"])
+
+
+def test_padded_batch_uses_buckets_and_masks():
+    items = [{"x": np.ones((n, 2), np.float32), "y": np.int32(n)} for n in (3, 5)]
+    batch = pipeline.padded_batch(["x"], buckets=[4, 8])(items)
+    assert batch["x"].shape == (2, 8, 2) and batch["mask"].sum(1).tolist() == [3, 5]
+    assert batch["x"][0, 3:].sum() == 0 and batch["y"].tolist() == [3, 5]
+    with pytest.raises(ValueError, match="exceeds the largest bucket 4"):
+        pipeline.padded_batch(["x"], buckets=[4])(items)

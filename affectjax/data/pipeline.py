@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,75 @@ class ProcessShard(grain.MapDataset):
         return f"ProcessShard(global={self._global}, local={self._local}, offset={self._offset})"
 
 
+class ClassBalanced(grain.MapDataset):
+    """Endless sampling with replacement, each class equally likely (weight 1/n_c per record).
+
+    Draw i picks a class, then a record of it, from a generator seeded by (seed, i): any
+    position can be recomputed, so the stream is reproducible, shardable and resumable.
+    """
+
+    def __init__(self, parent: grain.MapDataset, labels: np.ndarray, seed: int):
+        super().__init__(parent)
+        labels = np.asarray(labels)
+        if len(labels) != len(parent):
+            raise ValueError(f"class balancing: {len(labels)} labels for {len(parent)} records")
+        self._classes = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        self._seed = seed
+
+    def __len__(self) -> int:
+        return sys.maxsize
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.slice(index)
+        rng = np.random.default_rng([self._seed, index])
+        members = self._classes[rng.integers(len(self._classes))]
+        return self._parent[int(members[rng.integers(len(members))])]
+
+    def __str__(self) -> str:
+        return f"ClassBalanced(classes={len(self._classes)}, seed={self._seed})"
+
+
+def padded_batch(pad_keys: Sequence[str], buckets: Sequence[int] | None = None,
+                 mask_key: str = "mask") -> Callable[[Sequence[dict]], dict]:
+    """A grain ``batch_fn`` that pads the leading axis of ``pad_keys`` arrays to a bucket.
+
+    The padded length is the smallest bucket >= the batch's longest item (or that length when
+    ``buckets`` is None), so a run compiles one program per bucket instead of one per length.
+    ``mask_key`` holds True on real frames. Items longer than the largest bucket are an error:
+    cropping them here would silently drop data; crop in a transform instead.
+    """
+    buckets = sorted(buckets) if buckets else None
+
+    def batch_fn(items: Sequence[dict]) -> dict:
+        longest = max(len(item[pad_keys[0]]) for item in items)
+        if buckets is None:
+            length = longest
+        else:
+            fitting = [b for b in buckets if b >= longest]
+            if not fitting:
+                raise ValueError(f"an item of length {longest} exceeds the largest bucket "
+                                 f"{buckets[-1]}; crop it in a transform first")
+            length = fitting[0]
+        out = {}
+        for key in items[0]:
+            if key in pad_keys:
+                arrays = [np.asarray(item[key]) for item in items]
+                padded = np.zeros((len(items), length, *arrays[0].shape[1:]), arrays[0].dtype)
+                for row, a in enumerate(arrays):
+                    padded[row, : len(a)] = a
+                out[key] = padded
+            else:
+                out[key] = np.stack([np.asarray(item[key]) for item in items])
+        mask = np.zeros((len(items), length), bool)
+        for row, item in enumerate(items):
+            mask[row, : len(item[pad_keys[0]])] = True
+        out[mask_key] = mask
+        return out
+
+    return batch_fn
+
+
 def steps_per_epoch(num_examples: int, global_batch_size: int) -> int:
     return max(1, math.ceil(num_examples / global_batch_size))
 
@@ -49,10 +119,15 @@ def train_stream(
     ctx: DataContext,
     seed: int,
     transform: Callable[[Any, np.random.Generator], Any] | None = None,
+    balance_labels: np.ndarray | None = None,
+    batch_fn: Callable[[Sequence[Any]], Any] | None = None,
     num_threads: int = 0,
     num_workers: int = 0,
 ) -> grain.IterDataset:
     """Shuffled (a new order each epoch), repeated forever, sharded by process, batched.
+
+    ``balance_labels`` (one label per record) switches to class-balanced sampling with
+    replacement; ``batch_fn`` replaces stacking (e.g. ``padded_batch`` for variable lengths).
 
     ``transform(record, rng)`` runs per record with a generator seeded by (seed, position), so
     augmentation is reproducible and resumes exactly. ``num_workers > 0`` decodes in worker
@@ -61,11 +136,15 @@ def train_stream(
     if len(source) == 0:
         raise ValueError("train_stream: the source has no records")
     ds = source if isinstance(source, grain.MapDataset) else grain.MapDataset.source(source)
-    ds = ds.shuffle(seed=seed).repeat()
+    if balance_labels is not None:
+        ds = ClassBalanced(ds, balance_labels, seed)
+    else:
+        ds = ds.shuffle(seed=seed).repeat()
     if transform is not None:
         ds = ds.random_map(_RandomTransform(transform), seed=seed)
     ds = ProcessShard(ds, global_batch_size, ctx)
-    ds = ds.batch(ctx.local_batch_size(global_batch_size), drop_remainder=True)
+    ds = ds.batch(ctx.local_batch_size(global_batch_size), drop_remainder=True,
+                  batch_fn=batch_fn)
     it = ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=
                                               max(2 * num_threads, 1) if num_threads else 0))
     if num_workers:
@@ -83,9 +162,10 @@ class _RandomTransform(grain.transforms.RandomMap):
         return self._fn(element, rng)
 
 
-def eval_batches(source: Sequence[Any] | grain.MapDataset, batch_size: int) -> grain.MapDataset:
+def eval_batches(source: Sequence[Any] | grain.MapDataset, batch_size: int,
+                 batch_fn: Callable[[Sequence[Any]], Any] | None = None) -> grain.MapDataset:
     """Every record once, in order, in batches (the last may be short; the trainer pads it)."""
     if len(source) == 0:
         raise ValueError("eval_batches: the source has no records")
     ds = source if isinstance(source, grain.MapDataset) else grain.MapDataset.source(source)
-    return ds.batch(batch_size, drop_remainder=False)
+    return ds.batch(batch_size, drop_remainder=False, batch_fn=batch_fn)
