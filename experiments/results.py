@@ -1,0 +1,77 @@
+"""Results tables: mean ± std over seeds, provenance (command, commit, hardware), markdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def command_line() -> str:
+    """The command that started this process, as a user would retype it."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(".py") and "experiments" in argv[0]:
+        module = os.path.relpath(argv[0]).removesuffix(".py").replace(os.sep, ".")
+        argv = ["python", "-m", module, *argv[1:]]
+    return shlex.join(argv)
+
+
+def git_commit() -> str:
+    """The repository's HEAD (with '+dirty' for uncommitted changes), or 'unknown'."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def hardware() -> str:
+    import jax
+
+    devices = jax.devices()
+    kind = devices[0].device_kind if devices else "none"
+    return (f"{platform.machine()} {os.cpu_count()} CPU cores; JAX {jax.__version__} on "
+            f"{len(devices)} × {devices[0].platform} ({kind})")
+
+
+def provenance() -> dict[str, str]:
+    return {"command": command_line(), "commit": git_commit(), "hardware": hardware()}
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single seed)."""
+    a = np.asarray(values, float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def format_mean_std(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
+    if not values:
+        return "–"
+    m, s = mean_std([v * scale for v in values])
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def provenance_block(prov: Mapping[str, str], seeds: Sequence[int]) -> str:
+    return (f"- command: `{prov['command']}`\n- commit: `{prov['commit']}`\n"
+            f"- hardware: {prov['hardware']}\n- seeds: {', '.join(map(str, seeds))}\n")
+
+
+def write_json(path: str, payload) -> None:
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
