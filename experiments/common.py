@@ -20,6 +20,32 @@ def config_flag():
     return _CONFIG
 
 
+def config_variant(**arg_updates):
+    """The ``--config`` file re-read with some ``:key=value`` args changed, overrides kept.
+
+    Launchers use it to build every row of a table (method, ablation, seed) from the command
+    line's config exactly as the user would have written each one.
+    """
+    import importlib.util
+
+    spec = config_flags.get_config_filename(flags.FLAGS["config"])
+    path, _, arg = spec.partition(":")
+    args = dict(item.split("=", 1) for item in filter(None, arg.split(",")))
+    args.update({k: str(v) for k, v in arg_updates.items()})
+    module_spec = importlib.util.spec_from_file_location("_config_module", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    config = module.get_config(",".join(f"{k}={v}" for k, v in args.items()))
+    with config.unlocked():
+        for key, value in config_flags.get_override_values(flags.FLAGS["config"]).items():
+            node = config
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+    return config
+
+
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")

@@ -12,6 +12,7 @@ from affectjax.train.task import Task
 # name -> "module:builder"; builders take the experiment config and return a Task.
 _REGISTRY = {
     "toy": "affectjax.tasks.toy:build",
+    "uda_ser": "affectjax.tasks.uda_ser:build",
 }
 
 
