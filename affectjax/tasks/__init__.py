@@ -13,6 +13,8 @@ from affectjax.train.task import Task
 _REGISTRY = {
     "toy": "affectjax.tasks.toy:build",
     "uda_ser": "affectjax.tasks.uda_ser:build",
+    "bert4cmr": "affectjax.tasks.bert4cmr:build",
+    "two_att_two_mt": "affectjax.tasks.two_att_two_mt:build",
 }
 
 
