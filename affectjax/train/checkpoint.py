@@ -29,6 +29,28 @@ def _is_checkpointable(iterator: Any) -> bool:
     return hasattr(iterator, "get_state") and hasattr(iterator, "set_state")
 
 
+class _JsonStateIterator:
+    """Lets grain's checkpoint handler save any iterator whose ``get_state()`` is JSON-able."""
+
+    def __init__(self, iterator: Any):
+        self.iterator = iterator
+
+    def get_state(self) -> bytes:
+        return json.dumps(self.iterator.get_state()).encode()
+
+    def set_state(self, state: bytes) -> None:
+        self.iterator.set_state(json.loads(state.decode()))
+
+    def start_prefetch(self) -> None:
+        pass
+
+
+def _for_grain(iterator: Any) -> Any:
+    if isinstance(iterator, grain.DatasetIterator | grain.DataLoaderIterator):
+        return iterator
+    return _JsonStateIterator(iterator)
+
+
 def _abstract(tree: Any) -> Any:
     return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
 
@@ -64,7 +86,7 @@ class Checkpointer:
         }
         for name, iterator in (iterators or {}).items():
             if _is_checkpointable(iterator):
-                items[f"data_{name}"] = grain.checkpoint.CheckpointSave(iterator)
+                items[f"data_{name}"] = grain.checkpoint.CheckpointSave(_for_grain(iterator))
         manager.save(step, args=ocp.args.Composite(**items), force=True)
         return os.path.join(manager.directory, str(step))
 
@@ -93,7 +115,7 @@ class Checkpointer:
                     raise ValueError(
                         f"checkpoint {step} in {self.last.directory} has no state for training "
                         f"stream {name!r}; did the task's streams change?")
-                items[f"data_{name}"] = grain.checkpoint.CheckpointRestore(iterator)
+                items[f"data_{name}"] = grain.checkpoint.CheckpointRestore(_for_grain(iterator))
             else:
                 log.warning("training stream %r is not checkpointable (no get_state); it restarts "
                             "from its beginning on resume", name)

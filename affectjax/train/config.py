@@ -26,6 +26,8 @@ def trainer_defaults() -> ml_collections.ConfigDict:
     # in flight on accelerators.
     c.train.sync_every_step = placeholder(bool)
     c.train.progress = True
+    # Eval sets evaluated only at the end (e.g. "test" while early stopping watches "valid").
+    c.train.final_only_eval_sets = []
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # adam | sgd

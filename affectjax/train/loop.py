@@ -161,9 +161,16 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
             ckpt.wait()
             raise NonFiniteError(bad, ckpt.latest_path())
 
+    unknown = set(config.train.final_only_eval_sets) - set(eval_sets)
+    if unknown:
+        raise ValueError(f"train.final_only_eval_sets names {sorted(unknown)}, but the task's "
+                         f"eval sets are {sorted(eval_sets)}")
+    periodic_sets = {k: v for k, v in eval_sets.items()
+                     if k not in config.train.final_only_eval_sets}
+
     def run_eval(step: int) -> dict[str, float]:
-        metrics = evaluate(predict, state.params, state.variables, eval_sets, task.evaluators,
-                           mesh)
+        metrics = evaluate(predict, state.params, state.variables, periodic_sets,
+                           task.evaluators, mesh)
         if early.enabled and early.update(step, metrics):
             save("best")
         if early.enabled:

@@ -49,8 +49,9 @@ class TrainData:
     """Named, infinite training streams; one step consumes one batch from each.
 
     Each stream yields dicts of numpy arrays (per-process batches). Iterators that expose
-    ``get_state``/``set_state`` (grain's do) are checkpointed, so a resumed run sees the same data
-    order as an uninterrupted one.
+    ``get_state``/``set_state`` are checkpointed (grain's, or any whose state is JSON-able), so a
+    resumed run sees the same data order as an uninterrupted one. Batches may change shape
+    (e.g. length buckets); each distinct shape compiles once.
     """
 
     streams: Mapping[str, Iterable[Batch]]
