@@ -1,0 +1,103 @@
+"""EMO-DNA task on the tiny generated task: no target labels in the step, rows, end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from affectjax import tasks
+from affectjax.data import cross_corpus
+from affectjax.tasks import uda_ser
+from affectjax.train import run
+from affectjax.train.task import DataContext
+from experiments.configs import emo_dna as emo_config
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One feature cache for the module: the tiny corpora are generated and extracted once."""
+    return str(tmp_path_factory.mktemp("features"))
+
+
+def tiny(cache_dir, **args):
+    config = emo_config.get_config(",".join(["size=tiny"] + [f"{k}={v}" for k, v in
+                                                              args.items()]))
+    with config.unlocked():
+        config.data.cache_dir = cache_dir
+        config.data.feature_workers = 1
+        config.data.progress = False
+        config.train.progress = False
+    return config
+
+
+def test_train_step_never_sees_target_labels(cache_dir, tmp_path):
+    config = tiny(cache_dir)
+    task = tasks.build(config)
+    ctx = DataContext(seed=0, process_index=0, process_count=1, num_devices=1)
+    streams = task.train_data(ctx).streams
+    assert set(next(iter(streams["tgt"]))) == {"x"}
+    assert set(next(iter(streams["src"]))) == {"x", "label"}
+
+    seen = []
+
+    def loss(params, variables, batch, rng, step):
+        seen.append({name: sorted(b) for name, b in batch.items()})
+        return task.loss(params, variables, batch, rng, step)
+
+    with config.unlocked():
+        config.train.total_steps = 2
+    run(dataclasses.replace(task, loss=loss), config, str(tmp_path))
+    assert seen and all(s == {"src": ["label", "x"], "tgt": ["x"]} for s in seen)
+
+
+def test_rows_set_only_weights_and_switches():
+    full = emo_config.get_config("size=tiny")
+    assert (full.loss.w_dec, full.loss.w_glob, full.pseudo.kind) == (0.1, 1.0, "freematch")
+    src = emo_config.get_config("size=tiny,method=source_only")
+    assert all(src.loss[f"w_{k}"] == 0 for k in ("dec", "cor", "pl", "cla", "glob", "adv"))
+    dann = emo_config.get_config("size=tiny,method=dann")
+    assert dann.loss.w_adv == 1.0 and dann.loss.w_glob == 0.0
+    assert emo_config.get_config("size=tiny,ablate=single_encoder").model.share_trunk
+    assert emo_config.get_config("size=tiny,ablate=fixed_thr").pseudo.kind == "fixed"
+    assert emo_config.get_config("size=tiny,ablate=glob_dann").loss.w_adv == 1.0
+    with pytest.raises(ValueError, match="applies to method=emo_dna"):
+        emo_config.get_config("size=tiny,method=dann,ablate=no_dec")
+
+
+def test_oracle_folds_are_speaker_independent(cache_dir):
+    config = tiny(cache_dir)
+    data = cross_corpus.load_task(config.data)
+    seen_test = set()
+    for fold in range(2):
+        split = uda_ser.oracle_split(data, folds=2, fold=fold)
+        train_spk, test_spk = set(split.source.speakers), set(split.target.speakers)
+        assert train_spk and test_spk and not train_spk & test_spk
+        seen_test |= test_spk
+    assert seen_test == set(data.target.speakers)
+
+
+def test_tiny_run_logs_every_term_and_resumes(cache_dir, tmp_path):
+    config = tiny(cache_dir)
+    first = run(tasks.build(config), config, str(tmp_path))
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    keys = set().union(*records)
+    for term in ("cls", "dec", "cor", "pl", "cla", "glob"):
+        assert f"train/loss_{term}" in keys
+    assert {"target/uar", "target/war", "train/mask_rate", "train/tau_g"} <= keys
+    assert 0.0 <= first.metrics["target/uar"] <= 1.0
+    # A second invocation finds the finished run's checkpoint and only re-evaluates it.
+    again = run(tasks.build(config), config, str(tmp_path))
+    assert again.step == 20
+    assert again.metrics["target/uar"] == pytest.approx(first.metrics["target/uar"])
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["10", "20"]
+
+
+def test_features_are_time_major_and_labelled(cache_dir):
+    data = cross_corpus.load_task(tiny(cache_dir).data)
+    assert data.source.x.shape[1:] == (33, 13)  # T = 1 + 16384 // 512, 13 MFCCs
+    assert data.classes == emo_config.TINY_CLASSES
+    assert set(np.unique(data.target.labels)) == {0, 1, 2, 3}
+    assert not set(data.source.speakers) & set(data.target.speakers)
