@@ -61,14 +61,25 @@ def target_predictions(task, config, state) -> dict[str, np.ndarray]:
     return out
 
 
+def row_config(row: str, seed: int, **args):
+    """The row's config: the command line's config and overrides, then the row's own settings.
+
+    The row is applied last so that an override such as ``--config.loss.w_pl=0.1`` tunes the
+    EMO-DNA rows without switching the same term on in a baseline.
+    """
+    config = common.config_variant(**row_args(row), seed=seed, **args)
+    with config.unlocked():
+        uda_ser.apply_method(config, **row_args(row))
+    return config
+
+
 def train_row(row: str, seed: int, workdir: str) -> dict:
     """Train one row and seed (all folds for the oracle); return its target metrics."""
-    base = common.config_variant(**row_args(row), seed=seed)
+    base = row_config(row, seed)
     folds = range(base.oracle.folds) if base.method == "oracle" else [None]
     y_true, y_pred, analysis = [], [], None
     for fold in folds:
-        config = base if fold is None else common.config_variant(**row_args(row), seed=seed,
-                                                                  fold=fold)
+        config = base if fold is None else row_config(row, seed, fold=fold)
         rundir = os.path.join(workdir, row, f"seed_{seed}" + ("" if fold is None else
                                                               f"_fold_{fold}"))
         task = tasks.build(config)
