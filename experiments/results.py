@@ -28,7 +28,9 @@ def git_commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
                               capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # Untracked files count: an uncommitted new module changes results just as an edit does
+        # (run outputs are .gitignored).
+        dirty = subprocess.run(["git", "status", "--porcelain"],
                                cwd=root, text=True, capture_output=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

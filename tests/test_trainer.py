@@ -155,3 +155,42 @@ def test_data_wait_fraction_reflects_a_slow_pipeline(tmp_path):
     train(toy_config_tiny(**{"data.read_delay_s": 0.004, "train.total_steps": 10}), tmp_path)
     wait = metric_series(tmp_path, "time/data_wait_frac")
     assert wait[-1] > 0.8, wait
+
+
+def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
+    # A run that stopped early but died before results.json: rerunning only finishes it.
+    config = toy_config_tiny(**{"train.eval_every_steps": 2, "train.total_steps": 40,
+                                "early_stop.metric": "valid/accuracy", "early_stop.mode": "min",
+                                "early_stop.patience": 3, "optim.lr": 1e-2})
+    first = train(config, tmp_path)
+    assert first.step < 40, "the run stopped early"
+    records = (tmp_path / "metrics.jsonl").read_text()
+    (tmp_path / "results.json").unlink()
+    again = train(config, tmp_path)
+    assert again.step == first.step
+    assert (tmp_path / "metrics.jsonl").read_text() == records, "no extra train record"
+    assert_trees_equal(again.state.params, first.state.params)
+
+
+def test_zero_epochs_train_zero_steps(tmp_path):
+    config = toy_config_tiny(**{"train.total_steps": None, "train.total_epochs": 0.0})
+    result = train(config, tmp_path)
+    assert result.step == 0
+    assert "valid/accuracy" in load_results(tmp_path)["final"], "the initial model is evaluated"
+
+
+def test_eval_batches_with_different_widths_are_a_clear_error(tmp_path):
+    base = tasks.build(toy_config_tiny())
+
+    def ragged_eval_data(ctx):
+        (batch,) = list(base.eval_data(ctx)["valid"])[:1]
+        narrow = {k: (v[:, :-1] if np.ndim(v) == 2 else v) for k, v in batch.items()}
+        return {"valid": [batch, narrow]}
+
+    def predict(params, variables, batch):
+        return {"width": jnp.zeros(batch["x"].shape)}
+
+    task = dataclasses.replace(base, eval_data=ragged_eval_data, predict=predict,
+                               evaluators={})
+    with pytest.raises(ValueError, match="eval batches must agree on every dimension"):
+        train(toy_config_tiny(**{"train.total_steps": 2}), tmp_path, task)

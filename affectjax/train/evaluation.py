@@ -64,8 +64,21 @@ def collect_predictions(
         batches.append(batch)
     if not outputs:
         raise ValueError(f"eval set {set_name!r} is empty")
-    cat = lambda *xs: np.concatenate(xs, axis=0)
-    return jax.tree.map(cat, *outputs), {k: cat(*[b[k] for b in batches]) for k in batches[0]}
+    def cat(what: str, key: str, xs: list[np.ndarray]) -> np.ndarray:
+        trailing = {np.shape(x)[1:] for x in xs}
+        if len(trailing) > 1:
+            # Evaluators see one array per key; ragged widths would need a per-batch contract.
+            raise ValueError(
+                f"eval set {set_name!r}: {what} {key!r} has per-row shapes {sorted(trailing)} "
+                "in different batches; eval batches must agree on every dimension but the "
+                "first (pad to one width; predict may still pick a narrower width inside)")
+        return np.concatenate(xs, axis=0)
+
+    flat = [jax.tree_util.tree_flatten_with_path(o) for o in outputs]
+    leaves = [cat("prediction", jax.tree_util.keystr(path), [f[0][i][1] for f in flat])
+              for i, (path, _) in enumerate(flat[0][0])]
+    predictions = jax.tree_util.tree_unflatten(flat[0][1], leaves)
+    return predictions, {k: cat("input", k, [b[k] for b in batches]) for k in batches[0]}
 
 
 def evaluate(

@@ -184,8 +184,13 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     last_saved = start if resumed is not None else None
     step = start
     t_first = None
+    # A run that early-stopped but died before writing results.json resumes straight to the
+    # end: training on would change the result an uninterrupted run reported.
+    end = start if resumed is not None and early.should_stop else schedule.total_steps
+    if end < schedule.total_steps:
+        log.info("resumed an early-stopped run at step %d: not training further", start)
     try:
-        for step in range(start + 1, schedule.total_steps + 1):
+        for step in range(start + 1, end + 1):
             with timer.data():
                 batch = next_batch(iterators, mesh)
             t0 = time.perf_counter()

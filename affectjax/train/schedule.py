@@ -17,7 +17,11 @@ def _steps(steps: int | None, epochs: float | None, steps_per_epoch: int | None,
     if not steps_per_epoch:
         raise ValueError(f"train.{what}_epochs needs a task whose TrainData has steps_per_epoch; "
                          f"set train.{what}_steps instead")
-    return max(1, math.ceil(epochs * steps_per_epoch))
+    if epochs < 0:
+        raise ValueError(f"train.{what}_epochs={epochs}: expected >= 0")
+    # A positive fraction of an epoch is at least one step; zero epochs are zero steps.
+    return math.ceil(epochs * steps_per_epoch) if epochs == 0 else max(
+        1, math.ceil(epochs * steps_per_epoch))
 
 
 @dataclasses.dataclass(frozen=True)
