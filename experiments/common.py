@@ -13,11 +13,34 @@ from affectjax.train import run
 _CONFIG = config_flags.DEFINE_config_file("config", None, "ml_collections config file",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "directory for checkpoints, metrics and results")
+# Table launchers share these two flags (absl allows one definition per process, and tests import
+# several launchers): each launcher documents its own row names and its default.
+_ROWS = flags.DEFINE_list("rows", None, "table rows to run (each launcher lists its rows; "
+                          "'all' = every row)")
+_SEEDS = flags.DEFINE_list("seeds", None, "seeds to run for every table row, e.g. 0,1,2")
 
 
 def config_flag():
     """The ``--config`` flag (an ml_collections config file with ``:args``)."""
     return _CONFIG
+
+
+def table_rows() -> list[str] | None:
+    """``--rows`` as given, or None when the flag is unset (or flags are not parsed: tests)."""
+    if not flags.FLAGS.is_parsed():
+        return None
+    return list(_ROWS.value) if _ROWS.value else None
+
+
+def table_seeds(default: list[int] | None = None) -> list[int] | None:
+    """``--seeds`` as integers, or ``default`` when the flag is unset or flags are not parsed."""
+    if not flags.FLAGS.is_parsed() or not _SEEDS.value:
+        return default
+    try:
+        return [int(s) for s in _SEEDS.value]
+    except ValueError as err:
+        raise SystemExit(f"--seeds={','.join(_SEEDS.value)}: expected integers, e.g. 0,1,2"
+                         ) from err
 
 
 def config_variant(**arg_updates):
@@ -54,6 +77,25 @@ def setup_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def enable_compilation_cache() -> None:
+    """Keep compiled programs on disk (``$AFFECTJAX_JAX_CACHE``, default ~/.cache/affectjax/jax).
+
+    [our choice] Every run of a table compiles the same few programs; on CPU compiling them can
+    cost more than a small run's training, and a resumed or fine-tuning run reuses them.
+    ``AFFECTJAX_JAX_CACHE=off`` disables it. ``experiments.benchmark`` never calls this: it
+    measures compile time.
+    """
+    import os
+
+    import jax
+
+    where = os.environ.get("AFFECTJAX_JAX_CACHE", os.path.expanduser("~/.cache/affectjax/jax"))
+    if where.lower() in ("", "off", "0", "false"):
+        return
+    jax.config.update("jax_compilation_cache_dir", where)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
 def main(argv) -> None:
     """Build the config's Task and train it (the body of every ``python -m experiments.X``)."""
     del argv
@@ -61,6 +103,7 @@ def main(argv) -> None:
         raise SystemExit(
             "usage: python -m experiments.<name> --config=<file>[:args] --workdir=<dir>")
     setup_logging()
+    enable_compilation_cache()
     config = _CONFIG.value
     result = run(tasks.build(config), config, _WORKDIR.value)
     logging.info("done at step %d: %s", result.step,

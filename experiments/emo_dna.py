@@ -10,6 +10,7 @@ target label is used for training or for any choice.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -23,10 +24,8 @@ from affectjax.train import run, sharding
 from affectjax.train.evaluation import collect_predictions
 from experiments import common, plots, results
 
-_ROWS = flags.DEFINE_list("rows", None, "table rows: method or method-ablation (e.g. "
-                          "emo_dna-no_dec); 'all' = every §8 row; default: the config's method "
-                          "and source_only")
-_SEEDS = flags.DEFINE_list("seeds", ["0"], "seeds to run for every row")
+# --rows: method or method-ablation (e.g. emo_dna-no_dec); 'all' = every §8 row; default: the
+# config's method and source_only. --seeds: default 0.
 
 ALL_ROWS = (["source_only", "dann", "dan", "emo_dna"]
             + [f"emo_dna-{a}" for a in uda_ser.ABLATIONS if a != "none"] + ["oracle"])
@@ -40,10 +39,11 @@ def row_args(row: str) -> dict:
 
 
 def rows_to_run(config) -> list[str]:
-    if _ROWS.value == ["all"]:
+    chosen = common.table_rows()
+    if chosen == ["all"]:
         return ALL_ROWS
-    if _ROWS.value:
-        return list(_ROWS.value)
+    if chosen:
+        return chosen
     main = config.method + ("" if config.ablate == "none" else f"-{config.ablate}")
     return ["source_only"] + ([main] if main != "source_only" else [])
 
@@ -168,15 +168,91 @@ def write_plots(workdir: str, rows: list[str], seed: int, runs: dict) -> None:
         os.path.join(workdir, "features.png"))
 
 
+SHIFT_TASKS = {f"synth_s{level}": level / 100 for level in (0, 25, 50, 75, 100)}
+
+
+def report(runs_dir: str) -> str:
+    """One table of every task under ``runs_dir`` (its summary.json files), for experiments.report.
+
+    Rows are methods, columns tasks; cells are target UAR (WAR) mean ± std over the seeds the
+    launcher ran. Below it, the spec's §11 checks that the present tasks allow, as measured.
+    """
+    import glob
+
+    paths = sorted(glob.glob(os.path.join(runs_dir, "**", "summary.json"), recursive=True))
+    if not paths:
+        raise SystemExit(f"no summary.json under {runs_dir}; run experiments.emo_dna first")
+    summaries = {}
+    for path in paths:
+        with open(path) as f:
+            summary = json.load(f)
+        if summary["task"] in summaries:
+            raise SystemExit(f"two runs of task {summary['task']!r} under {runs_dir}: "
+                             f"{os.path.dirname(path)} and an earlier one; report one of them")
+        summaries[summary["task"]] = summary | {"dir": os.path.relpath(os.path.dirname(path),
+                                                                        runs_dir)}
+    order = [t for t in SHIFT_TASKS if t in summaries] + sorted(
+        t for t in summaries if t not in SHIFT_TASKS)
+    rows = [r for r in ALL_ROWS if any(r in summaries[t]["rows"] for t in order)]
+    lines = [["chance"] + [f"{100 / len(summaries[t]['classes']):.1f}" for t in order]]
+    for row in rows:
+        method, _, ablate = row.partition("-")
+        cells = [LABELS.get(method, method) + (f" − {ablate}" if ablate else "")]
+        for t in order:
+            r = summaries[t]["rows"].get(row)
+            cells.append("–" if r is None else f"{results.format_mean_std(r['uar'], 100)} "
+                         f"({results.format_mean_std(r['war'], 100)})")
+        lines.append(cells)
+    text = [
+        "# EMO-DNA results", "",
+        "Target UAR (WAR) in %, mean ± std over seeds, transductive UDA on the whole target, "
+        "last step; no hyper-parameter chosen on target labels. Each task's own `results.md` "
+        "(in its run directory) has the bootstrap intervals of the gain over source-only.", "",
+        results.markdown_table(["method"] + order, lines), "", "## Checks (spec §11.3)", ""]
+    text += _shift_checks(summaries) or ["- synthetic shift levels: not all five were run"]
+    for t in order:
+        r = summaries[t]["rows"]
+        if "oracle" in r and "source_only" in r:
+            ok = np.mean(r["oracle"]["uar"]) >= np.mean(r["source_only"]["uar"])
+            text.append(f"- {t}: oracle ≥ source-only: {'yes' if ok else 'NO'}")
+        if "emo_dna" in r:
+            beats = [b for b in ("source_only", "dann", "dan") if b in r
+                     and np.mean(r["emo_dna"]["uar"]) > np.mean(r[b]["uar"])]
+            misses = [b for b in ("source_only", "dann", "dan") if b in r and b not in beats]
+            text.append(f"- {t}: EMO-DNA mean UAR beats {', '.join(beats) or 'none'}"
+                        + (f"; does not beat {', '.join(misses)}" if misses else ""))
+    text += ["", "## Provenance", ""]
+    for t in order:
+        s = summaries[t]
+        text.append(f"- {t} (`{s['dir']}`): command `{s['command']}`, commit `{s['commit']}`, "
+                    f"{s['hardware']}, seeds {', '.join(map(str, s['seeds']))}")
+    return "\n".join(text) + "\n"
+
+
+def _shift_checks(summaries: dict) -> list[str]:
+    """Source-only UAR drop from s0 to s100 and Spearman ρ(shift, UAR), when all five ran."""
+    from scipy import stats
+
+    levels = [t for t in SHIFT_TASKS if t in summaries
+              and "source_only" in summaries[t]["rows"]]
+    if len(levels) < len(SHIFT_TASKS):
+        return []
+    uar = [100 * np.mean(summaries[t]["rows"]["source_only"]["uar"]) for t in levels]
+    rho = stats.spearmanr([SHIFT_TASKS[t] for t in levels], uar).statistic
+    return [f"- source-only UAR s0 − s100: {uar[0] - uar[-1]:.1f} points (required ≥ 10)",
+            f"- Spearman ρ(shift, source-only UAR): {rho:.2f} (required ≤ −0.9)"]
+
+
 def main(argv) -> None:
     del argv
     common.setup_logging()
+    common.enable_compilation_cache()
     config = common.config_flag().value
     workdir = flags.FLAGS.workdir
     if config is None or workdir is None:
         raise SystemExit("usage: python -m experiments.emo_dna --config=<file>[:args] "
                          "--workdir=<dir> [--rows=...] [--seeds=0,1,2]")
-    seeds = [int(s) for s in _SEEDS.value]
+    seeds = common.table_seeds([0])
     rows = rows_to_run(config)
     runs = {}
     for row in rows:
