@@ -101,3 +101,21 @@ def test_features_are_time_major_and_labelled(cache_dir):
     assert data.classes == emo_config.TINY_CLASSES
     assert set(np.unique(data.target.labels)) == {0, 1, 2, 3}
     assert not set(data.source.speakers) & set(data.target.speakers)
+
+
+@pytest.mark.parametrize("name", ["emodb2jtalk", "emodb_m2f"])
+def test_real_corpus_tasks_load_from_their_layouts(tmp_path, name):
+    from corpus_fixtures import TREES
+
+    for corpus in ("emodb", "jtalk_emotion"):
+        TREES[corpus](tmp_path / "data" / corpus)
+    config = tiny(str(tmp_path / "features"), task=name)
+    with config.unlocked():
+        config.data.data_dir = str(tmp_path / "data")
+    data = cross_corpus.load_task(config.data)
+    assert data.source.x.shape[1:] == data.target.x.shape[1:]
+    assert len(data.source.labels) and len(data.target.labels)
+    assert data.source.labels.max() < len(data.classes)
+    if name == "emodb2jtalk":
+        assert set(data.classes) == {"anger", "happiness", "neutral", "sadness"}
+        assert all(s.startswith("jtalk_emotion:") for s in data.target.speakers)

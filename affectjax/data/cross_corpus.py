@@ -10,7 +10,6 @@ any task loads them instead of recomputing.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
 from pathlib import Path
@@ -109,11 +108,8 @@ def _real(corpus: str, classes: tuple[str, ...], data) -> tuple[CorpusFeatures, 
     kept = [r for r in records if r.emotion in classes]
     if not kept:
         raise ValueError(f"corpus {corpus} at {root}: no utterance of the classes {classes}")
-    cache = _cache(data)
-    from affectjax.data.audio import load_audio
-
-    cache.loader = functools.partial(load_audio, sample_rate=data.sample_rate)
-    rows = cache.extract([str(r.path) for r in kept])
+    # The cache's default loader reads with affectjax.data.audio.load_audio at its sample rate.
+    rows = _cache(data).extract([str(r.path) for r in kept])
     index = {c: i for i, c in enumerate(classes)}
     return CorpusFeatures(
         name=corpus, x=_stack(rows),
