@@ -138,17 +138,36 @@ def test_nonfinite_loss_stops_with_last_good_checkpoint(tmp_path):
         tmp_path, "train/loss")[:4]
 
 
+def scripted_eval_task(config):
+    """The toy Task with an extra metric ``scripted`` = 0, 1, 2, ... per evaluation.
+
+    Under mode 'min' the first evaluation is the best and every later one a non-improvement,
+    whatever the data order.
+    """
+    base = tasks.build(config)
+    (name, evaluator), = base.evaluators.items()
+    calls = []
+
+    def scripted(predictions, batch):
+        calls.append(None)
+        return {**evaluator(predictions, batch), "scripted": float(len(calls) - 1)}
+
+    return dataclasses.replace(base, evaluators={name: scripted})
+
+
+EARLY = {"train.eval_every_steps": 2, "train.total_steps": 40,
+         "early_stop.metric": "valid/scripted", "early_stop.mode": "min",
+         "early_stop.patience": 3}
+
+
 def test_early_stopping_restores_best(tmp_path):
-    # "min" on accuracy: the first evaluation is the best and every later one a non-improvement.
-    config = toy_config_tiny(**{"train.eval_every_steps": 2, "train.total_steps": 40,
-                                "early_stop.metric": "valid/accuracy", "early_stop.mode": "min",
-                                "early_stop.patience": 3, "optim.lr": 1e-2})
-    result = train(config, tmp_path)
+    config = toy_config_tiny(**EARLY)
+    result = train(config, tmp_path, scripted_eval_task(config))
     results = load_results(tmp_path)
     assert results["early_stop"]["best_step"] == 2
     assert result.step == 8, "stops after three evaluations without improvement"
     first_eval = metric_series(tmp_path, "valid/accuracy")[0]
-    assert result.metrics["valid/accuracy"] == pytest.approx(first_eval)
+    assert result.metrics["valid/accuracy"] == pytest.approx(first_eval), "best restored"
 
 
 def test_data_wait_fraction_reflects_a_slow_pipeline(tmp_path):
@@ -159,14 +178,12 @@ def test_data_wait_fraction_reflects_a_slow_pipeline(tmp_path):
 
 def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
     # A run that stopped early but died before results.json: rerunning only finishes it.
-    config = toy_config_tiny(**{"train.eval_every_steps": 2, "train.total_steps": 40,
-                                "early_stop.metric": "valid/accuracy", "early_stop.mode": "min",
-                                "early_stop.patience": 3, "optim.lr": 1e-2})
-    first = train(config, tmp_path)
-    assert first.step < 40, "the run stopped early"
+    config = toy_config_tiny(**EARLY)
+    first = train(config, tmp_path, scripted_eval_task(config))
+    assert first.step == 8, "the run stopped early"
     records = (tmp_path / "metrics.jsonl").read_text()
     (tmp_path / "results.json").unlink()
-    again = train(config, tmp_path)
+    again = train(config, tmp_path, scripted_eval_task(config))
     assert again.step == first.step
     assert (tmp_path / "metrics.jsonl").read_text() == records, "no extra train record"
     assert_trees_equal(again.state.params, first.state.params)

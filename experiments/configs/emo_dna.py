@@ -48,6 +48,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.data.data_dir = ""  # real corpora: "" = $AFFECTJAX_DATA (or ../shared/data)
     c.data.cache_dir = ""  # "" = ~/.cache/affectjax/features
     c.data.feature_workers = 2
+    c.data.loader_threads = 2  # [our choice] batches prefetched by 2 threads per stream
     c.data.skip_bad = False
     c.data.progress = True
 
