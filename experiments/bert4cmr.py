@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
-from absl import app, flags
+from absl import app
 
 from affectjax import tasks
 from affectjax.data import markets as mk
@@ -379,13 +379,7 @@ def report(runs_dir: str) -> str:
 
 def main(argv) -> None:
     del argv
-    common.setup_logging()
-    common.enable_compilation_cache()
-    config = common.config_flag().value
-    workdir = flags.FLAGS.workdir
-    if config is None or workdir is None:
-        raise SystemExit("usage: python -m experiments.bert4cmr --config=<file>[:args] "
-                         "--workdir=<dir> [--rows=...]")
+    config, workdir = common.launcher_setup("bert4cmr", " [--rows=...] [--seeds=...]")
     if config.stage in task_lib.STAGES:
         if config.stage == "finetune" and not config.init_from.path:
             logging.info("finetune without init_from.path: the target-only baseline")

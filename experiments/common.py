@@ -96,15 +96,23 @@ def enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
-def main(argv) -> None:
-    """Build the config's Task and train it (the body of every ``python -m experiments.X``)."""
-    del argv
-    if _CONFIG.value is None or _WORKDIR.value is None:
-        raise SystemExit(
-            "usage: python -m experiments.<name> --config=<file>[:args] --workdir=<dir>")
+def launcher_setup(name: str, extra_usage: str = ""):
+    """Logging, the compile cache and the ``--config``/``--workdir`` pair of every launcher.
+
+    Returns ``(config, workdir)``; a missing flag exits with the launcher's usage line.
+    """
     setup_logging()
     enable_compilation_cache()
-    config = _CONFIG.value
-    result = run(tasks.build(config), config, _WORKDIR.value)
+    if _CONFIG.value is None or _WORKDIR.value is None:
+        raise SystemExit(f"usage: python -m experiments.{name} --config=<file>[:args] "
+                         f"--workdir=<dir>{extra_usage}")
+    return _CONFIG.value, _WORKDIR.value
+
+
+def main(argv, name: str = "<name>") -> None:
+    """Build the config's Task and train it (the body of every ``python -m experiments.X``)."""
+    del argv
+    config, workdir = launcher_setup(name)
+    result = run(tasks.build(config), config, workdir)
     logging.info("done at step %d: %s", result.step,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.metrics.items())))

@@ -16,7 +16,7 @@ import os
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import app
 
 from affectjax import metrics, tasks
 from affectjax.tasks import uda_ser
@@ -245,13 +245,7 @@ def _shift_checks(summaries: dict) -> list[str]:
 
 def main(argv) -> None:
     del argv
-    common.setup_logging()
-    common.enable_compilation_cache()
-    config = common.config_flag().value
-    workdir = flags.FLAGS.workdir
-    if config is None or workdir is None:
-        raise SystemExit("usage: python -m experiments.emo_dna --config=<file>[:args] "
-                         "--workdir=<dir> [--rows=...] [--seeds=0,1,2]")
+    config, workdir = common.launcher_setup("emo_dna", " [--rows=...] [--seeds=0,1,2]")
     seeds = common.table_seeds([0])
     rows = rows_to_run(config)
     runs = {}

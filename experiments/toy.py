@@ -1,8 +1,10 @@
 """Train the toy Task, the trainer's template: ``python -m experiments.toy --config=...``."""
 
+import functools
+
 from absl import app
 
 from experiments import common
 
 if __name__ == "__main__":
-    app.run(common.main)
+    app.run(functools.partial(common.main, name="toy"))

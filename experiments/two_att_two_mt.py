@@ -37,7 +37,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import app  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from affectjax import metrics, tasks  # noqa: E402
@@ -461,13 +461,8 @@ def table(config, workdir: str, rows: Sequence[str], seeds: Sequence[int]) -> st
 
 def main(argv) -> None:
     del argv
-    common.setup_logging()
-    common.enable_compilation_cache()
-    config = common.config_flag().value
-    workdir = flags.FLAGS.workdir
-    if config is None or workdir is None:
-        raise SystemExit("usage: python -m experiments.two_att_two_mt --config=<file>[:args] "
-                         "--workdir=<dir> [--rows=all|row,... --seeds=0,1,2]")
+    config, workdir = common.launcher_setup("two_att_two_mt",
+                                            " [--rows=all|row,... --seeds=0,1,2]")
     chosen = common.table_rows()
     if chosen:
         rows = ALL_ROWS if chosen == ["all"] else chosen
