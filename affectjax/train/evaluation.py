@@ -74,10 +74,8 @@ def collect_predictions(
                 "first (pad to one width; predict may still pick a narrower width inside)")
         return np.concatenate(xs, axis=0)
 
-    flat = [jax.tree_util.tree_flatten_with_path(o) for o in outputs]
-    leaves = [cat("prediction", jax.tree_util.keystr(path), [f[0][i][1] for f in flat])
-              for i, (path, _) in enumerate(flat[0][0])]
-    predictions = jax.tree_util.tree_unflatten(flat[0][1], leaves)
+    predictions = jax.tree_util.tree_map_with_path(
+        lambda path, *xs: cat("prediction", jax.tree_util.keystr(path), list(xs)), *outputs)
     return predictions, {k: cat("input", k, [b[k] for b in batches]) for k in batches[0]}
 
 

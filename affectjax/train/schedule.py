@@ -20,8 +20,7 @@ def _steps(steps: int | None, epochs: float | None, steps_per_epoch: int | None,
     if epochs < 0:
         raise ValueError(f"train.{what}_epochs={epochs}: expected >= 0")
     # A positive fraction of an epoch is at least one step; zero epochs are zero steps.
-    return math.ceil(epochs * steps_per_epoch) if epochs == 0 else max(
-        1, math.ceil(epochs * steps_per_epoch))
+    return max(1, math.ceil(epochs * steps_per_epoch)) if epochs > 0 else 0
 
 
 @dataclasses.dataclass(frozen=True)
