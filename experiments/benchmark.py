@@ -31,11 +31,12 @@ import resource  # noqa: E402
 import time  # noqa: E402
 
 import jax  # noqa: E402
+import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from affectjax import tasks  # noqa: E402
 from affectjax.train import loop, sharding  # noqa: E402
-from affectjax.train.evaluation import device_part  # noqa: E402
+from affectjax.train.evaluation import device_part, pad_rows  # noqa: E402
 from affectjax.train.schedule import Schedule  # noqa: E402
 from affectjax.train.step import make_train_step  # noqa: E402
 from affectjax.train.task import DataContext  # noqa: E402
@@ -45,6 +46,7 @@ _DEVICES = flags.DEFINE_list("devices", ["1"], "device counts to time, e.g. 1,4"
 _STEPS = flags.DEFINE_integer("steps", 20, "timed steps per device count")
 _WARMUP = flags.DEFINE_integer("warmup", 3, "untimed steps after compilation")
 _DATA_BATCHES = flags.DEFINE_integer("data_batches", 20, "batches read to time the pipeline")
+_EVAL_BATCHES = flags.DEFINE_integer("eval_batches", 5, "timed predict calls (0: skip eval)")
 _JSON = flags.DEFINE_string("json", None, "also write the rows to this JSON file")
 
 
@@ -57,7 +59,32 @@ def _peak_memory_mb(devices) -> tuple[float, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "host RSS"
 
 
-def time_config(config, num_devices: int, steps: int, warmup: int, data_batches: int) -> dict:
+def time_eval(task, ctx, state, mesh, calls: int) -> dict:
+    """Rows/s of the jitted predict on the first batch of the first eval set (padded as in eval)."""
+    if calls <= 0:
+        return {}
+    eval_sets = task.eval_data(ctx)
+    if not eval_sets:
+        return {}
+    set_name, data = next(iter(eval_sets.items()))
+    batch = {k: np.asarray(v) for k, v in device_part(next(iter(data))).items()}
+    rows = next(iter(batch.values())).shape[0]
+    padded = -(-rows // mesh.size) * mesh.size
+    batch = sharding.put_global_batch({k: pad_rows(v, padded) for k, v in batch.items()}, mesh)
+    predict = jax.jit(task.predict)
+    t0 = time.perf_counter()
+    jax.block_until_ready(predict(state.params, state.variables, batch))
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        jax.block_until_ready(predict(state.params, state.variables, batch))
+    call_s = (time.perf_counter() - t0) / calls
+    return {"eval_set": set_name, "eval_batch": rows, "eval_compile_s": compile_s,
+            "eval_rows_per_s": rows / call_s}
+
+
+def time_config(config, num_devices: int, steps: int, warmup: int, data_batches: int,
+                eval_batches: int = 0) -> dict:
     """One benchmark row for ``config`` on the first ``num_devices`` devices."""
     with config.unlocked():
         config.mesh.num_devices = num_devices
@@ -92,8 +119,9 @@ def time_config(config, num_devices: int, steps: int, warmup: int, data_batches:
     for _ in range(data_batches):
         loop.next_batch(iterators, mesh)
     data_s = (time.perf_counter() - t0) / data_batches
+    eval_row = time_eval(task, ctx, state, mesh, eval_batches)
     memory, memory_kind = _peak_memory_mb(mesh.devices.flat)
-    return {
+    return {**eval_row,
         "task": task.name, "devices": num_devices, "platform": jax.devices()[0].platform,
         "global_batch": examples, "compile_s": compile_s, "steps_per_s": 1 / step_s,
         "examples_per_s": examples / step_s, "data_batches_per_s": 1 / data_s,
@@ -105,12 +133,13 @@ def time_config(config, num_devices: int, steps: int, warmup: int, data_batches:
 def _print_table(rows: list[dict]) -> None:
     base = rows[0]
     print(f"{'task':10} {'dev':>3} {'batch':>5} {'compile_s':>9} {'steps/s':>9} {'ex/s':>10} "
-          f"{'x base':>6} {'data b/s':>9} {'headroom':>8} {'peak MB':>8}")
+          f"{'x base':>6} {'data b/s':>9} {'headroom':>8} {'peak MB':>8} {'eval rows/s':>11}")
     for r in rows:
         print(f"{r['task']:10} {r['devices']:>3} {r['global_batch']:>5} {r['compile_s']:>9.2f} "
               f"{r['steps_per_s']:>9.2f} {r['examples_per_s']:>10.1f} "
               f"{r['steps_per_s'] / base['steps_per_s']:>6.2f} {r['data_batches_per_s']:>9.1f} "
-              f"{r['data_headroom']:>8.2f} {r['peak_memory_mb']:>8.0f}")
+              f"{r['data_headroom']:>8.2f} {r['peak_memory_mb']:>8.0f} "
+              f"{r.get('eval_rows_per_s', float('nan')):>11.1f}")
     print(f"platform: {base['platform']} ({jax.device_count()} devices visible); peak memory is "
           f"{base['memory_kind']}; 'x base' = steps/s relative to the first row")
 
@@ -126,7 +155,8 @@ def main(argv) -> None:
     for n in (int(d) for d in _DEVICES.value):
         if n > jax.device_count():
             raise SystemExit(f"--devices asks for {n} but only {jax.device_count()} are visible")
-        rows.append(time_config(config, n, _STEPS.value, _WARMUP.value, _DATA_BATCHES.value))
+        rows.append(time_config(config, n, _STEPS.value, _WARMUP.value, _DATA_BATCHES.value,
+                                _EVAL_BATCHES.value))
     _print_table(rows)
     if _JSON.value:
         with open(_JSON.value, "w") as f:

@@ -285,6 +285,23 @@ def test_fixed_and_none_kinds():
         pseudo.update(state, p, kind="softmatch")
 
 
+def test_diversity_is_kl_to_uniform_and_its_gradient_spreads_a_collapsed_batch():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(16, 5)).astype(np.float32)
+    p_bar = jax.nn.softmax(logits).mean(0)
+    np.testing.assert_allclose(pseudo.diversity_loss(logits),
+                               np.sum(p_bar * np.log(p_bar * 5)), rtol=1e-5)
+    np.testing.assert_allclose(pseudo.diversity_loss(np.zeros((4, 5), np.float32)), 0.0,
+                               atol=1e-6)
+    collapsed = np.tile(np.array([[20.0, 0, 0, 0, 0]], np.float32), (4, 1))
+    np.testing.assert_allclose(pseudo.diversity_loss(collapsed), np.log(5), rtol=1e-3)
+    # Its gradient lowers the dominant class's logit in every row.
+    leaning = np.tile(np.array([[3.0, 0, 0, 0, 0]], np.float32), (4, 1))
+    leaning = leaning + 0.1 * rng.normal(size=(4, 5)).astype(np.float32)
+    grad = jax.grad(pseudo.diversity_loss)(leaning)
+    assert np.all(grad[:, 0] > 0)
+
+
 # ---------------------------------------------------------------- GRL and ramp
 
 def test_grl_flips_gradient_sign():

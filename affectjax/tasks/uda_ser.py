@@ -6,7 +6,11 @@ Two training streams per step: ``src`` (features and labels of the labelled sour
 corpus-level alignment kind, so every table row is the same code. The loss follows §4 exactly:
 
     L = L_cls + w_dec·L_dec + w_cor·L_cor
-        + r(p)·(w_pl·L_pl + w_cla·L_cla + w_glob·L_glob + w_adv·L_adv)
+        + r(p)·(w_pl·L_pl + w_div·L_div + w_cla·L_cla + w_glob·L_glob + w_adv·L_adv)
+
+``L_div`` (target-batch diversity, :func:`affectjax.losses.pseudo.diversity_loss`) is ours, not
+the spec's: it keeps pseudo-label self-training from collapsing onto one class (``w_div=0``
+restores §4 exactly).
 
 Source and target go through the model as one concatenated batch, so batch-norm statistics
 cover both corpora [our choice]; ``source_only`` and ``oracle`` forward the labelled stream
@@ -31,7 +35,7 @@ from affectjax.train.task import DataContext, Task, TrainData
 METHODS = ("source_only", "dann", "dan", "emo_dna", "oracle")
 ABLATIONS = ("none", "no_dec", "no_cor", "single_encoder", "fixed_thr", "no_pl", "no_cla",
              "no_glob", "glob_dann")
-_ZERO = dict(w_dec=0.0, w_cor=0.0, w_pl=0.0, w_cla=0.0, w_glob=0.0, w_adv=0.0)
+_ZERO = dict(w_dec=0.0, w_cor=0.0, w_pl=0.0, w_div=0.0, w_cla=0.0, w_glob=0.0, w_adv=0.0)
 
 
 def apply_method(config: ml_collections.ConfigDict, method: str, ablate: str = "none") -> None:
@@ -145,6 +149,8 @@ def build(config: ml_collections.ConfigDict) -> Task:
                     symmetric=loss_cfg.dec_symmetric)
             if loss_cfg.w_pl:
                 terms["pl"] = pseudo.pseudo_label_ce(logits_t, y_hat, mask)
+            if loss_cfg.get("w_div", 0.0):
+                terms["div"] = pseudo.diversity_loss(logits_t)
             if loss_cfg.w_cla:
                 terms["cla"], new_vars["align"] = alignment.centroid_alignment(
                     variables["align"], z_s, ys, z_t, y_hat, mask,
@@ -156,7 +162,7 @@ def build(config: ml_collections.ConfigDict) -> Task:
             logs = pseudo.log_metrics(state, mask, pl.kind, pl.fixed_threshold)
         else:
             logs = {}
-        ramped = ("pl", "cla", "glob", "adv")
+        ramped = ("pl", "div", "cla", "glob", "adv")
         total_loss = terms["cls"]
         for name, value in terms.items():
             if name == "cls":

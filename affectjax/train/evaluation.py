@@ -21,7 +21,8 @@ def device_part(batch: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in batch.items() if np.asarray(v).dtype.kind in "biuf"}
 
 
-def _pad_rows(x: np.ndarray, size: int) -> np.ndarray:
+def pad_rows(x: np.ndarray, size: int) -> np.ndarray:
+    """``x`` padded to ``size`` rows (eval batches are padded to one shape per set)."""
     pad = size - x.shape[0]
     if pad == 0:
         return x
@@ -57,7 +58,7 @@ def collect_predictions(
         if rows > padded_size:
             raise ValueError(f"eval set {set_name!r}: a batch of {rows} rows follows one of "
                              f"{padded_size}; eval batches must not grow")
-        on_device = {k: _pad_rows(v, padded_size) for k, v in device_part(batch).items()}
+        on_device = {k: pad_rows(v, padded_size) for k, v in device_part(batch).items()}
         out = predict(params, variables, sharding.put_global_batch(on_device, mesh))
         out = jax.tree.map(lambda x, n=rows: np.asarray(x)[:n], sharding.to_host(out))
         outputs.append(out)

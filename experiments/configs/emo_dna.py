@@ -61,7 +61,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
     c.loss = ml_collections.ConfigDict(dict(
         label_smoothing=0.1, tau=0.1, dec_symmetric=True,
-        w_dec=0.1, w_cor=0.1, w_pl=1.0, w_cla=1.0, w_glob=1.0, w_adv=0.0))
+        w_dec=0.1, w_cor=0.1, w_pl=1.0, w_div=0.0, w_cla=1.0, w_glob=1.0, w_adv=0.0))
     c.pseudo = ml_collections.ConfigDict(dict(
         kind="freematch", ema=0.999, fixed_threshold=0.95, warmup_frac=0.1))
     c.align = ml_collections.ConfigDict(dict(centroid_momentum=0.7))
