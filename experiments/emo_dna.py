@@ -31,6 +31,18 @@ ALL_ROWS = (["source_only", "dann", "dan", "emo_dna"]
             + [f"emo_dna-{a}" for a in uda_ser.ABLATIONS if a != "none"] + ["oracle"])
 LABELS = {"source_only": "source-only", "dann": "DANN", "dan": "DAN (MK-MMD)",
           "emo_dna": "EMO-DNA", "oracle": "oracle (target-supervised, speaker CV)"}
+ABLATION_LABELS = {"no_dec": "− decoupling", "no_cor": "− corpus CE",
+                   "single_encoder": "single encoder", "fixed_thr": "fixed threshold 0.95",
+                   "no_pl": "− pseudo-label CE", "no_cla": "− centroid alignment",
+                   "no_glob": "− corpus-level alignment", "glob_dann": "DANN instead of MMD",
+                   "no_div": "− diversity term", "spec_loss": "§4 loss as specified (w_pl 1, no L_div)"}
+
+
+def row_label(row: str) -> str:
+    """The table label of a row such as ``emo_dna-no_dec``."""
+    method, _, ablate = row.partition("-")
+    return LABELS.get(method, method) + (f" {ABLATION_LABELS.get(ablate, ablate)}" if ablate
+                                         else "")
 
 
 def row_args(row: str) -> dict:
@@ -119,9 +131,7 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
         if row != "source_only" and "source_only" in runs:
             lo, hi = bootstrap_uar_gain(runs[row], runs["source_only"])
             gain = f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
-        method, _, ablate = row.partition("-")
-        label = LABELS.get(method, method) + (f" − {ablate}" if ablate else "")
-        table.append([label, results.format_mean_std(uars, 100),
+        table.append([row_label(row), results.format_mean_std(uars, 100),
                       results.format_mean_std(wars, 100), gain])
         summary["rows"][row] = {"uar": uars, "war": wars}
     n_target = len(runs[rows[0]][0]["y_true"])
@@ -196,8 +206,7 @@ def report(runs_dir: str) -> str:
     rows = [r for r in ALL_ROWS if any(r in summaries[t]["rows"] for t in order)]
     lines = [["chance"] + [f"{100 / len(summaries[t]['classes']):.1f}" for t in order]]
     for row in rows:
-        method, _, ablate = row.partition("-")
-        cells = [LABELS.get(method, method) + (f" − {ablate}" if ablate else "")]
+        cells = [row_label(row)]
         for t in order:
             r = summaries[t]["rows"].get(row)
             cells.append("–" if r is None else f"{results.format_mean_std(r['uar'], 100)} "

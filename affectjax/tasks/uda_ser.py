@@ -34,7 +34,7 @@ from affectjax.train.task import DataContext, Task, TrainData
 
 METHODS = ("source_only", "dann", "dan", "emo_dna", "oracle")
 ABLATIONS = ("none", "no_dec", "no_cor", "single_encoder", "fixed_thr", "no_pl", "no_cla",
-             "no_glob", "glob_dann")
+             "no_glob", "glob_dann", "no_div", "spec_loss")
 _ZERO = dict(w_dec=0.0, w_cor=0.0, w_pl=0.0, w_div=0.0, w_cla=0.0, w_glob=0.0, w_adv=0.0)
 
 
@@ -66,6 +66,9 @@ def apply_method(config: ml_collections.ConfigDict, method: str, ablate: str = "
         "no_cla": lambda: loss.update(w_cla=0.0),
         "no_glob": lambda: loss.update(w_glob=0.0),
         "glob_dann": lambda: loss.update(w_glob=0.0, w_adv=1.0),
+        # Ours: without the diversity term, and with §4's loss exactly (w_pl 1, no L_div).
+        "no_div": lambda: loss.update(w_div=0.0),
+        "spec_loss": lambda: loss.update(w_pl=1.0, w_div=0.0),
     }
     if ablate != "none":
         changes[ablate]()
