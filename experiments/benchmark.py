@@ -136,7 +136,8 @@ def _print_table(rows: list[dict]) -> None:
     print(f"{'task':{width}} {'dev':>3} {'batch':>5} {'compile_s':>9} {'steps/s':>9} {'ex/s':>10} "
           f"{'x base':>6} {'data b/s':>9} {'headroom':>8} {'peak MB':>8} {'eval rows/s':>11}")
     for r in rows:
-        print(f"{r['task']:{width}} {r['devices']:>3} {r['global_batch']:>5} {r['compile_s']:>9.2f} "
+        print(f"{r['task']:{width}} {r['devices']:>3} {r['global_batch']:>5} "
+              f"{r['compile_s']:>9.2f} "
               f"{r['steps_per_s']:>9.2f} {r['examples_per_s']:>10.1f} "
               f"{r['steps_per_s'] / base['steps_per_s']:>6.2f} {r['data_batches_per_s']:>9.1f} "
               f"{r['data_headroom']:>8.2f} {r['peak_memory_mb']:>8.0f} "

@@ -35,7 +35,8 @@ ABLATION_LABELS = {"no_dec": "− decoupling", "no_cor": "− corpus CE",
                    "single_encoder": "single encoder", "fixed_thr": "fixed threshold 0.95",
                    "no_pl": "− pseudo-label CE", "no_cla": "− centroid alignment",
                    "no_glob": "− corpus-level alignment", "glob_dann": "DANN instead of MMD",
-                   "no_div": "− diversity term", "spec_loss": "§4 loss as specified (w_pl 1, no L_div)"}
+                   "no_div": "− diversity term",
+                   "spec_loss": "§4 loss as specified (w_pl 1, no L_div)"}
 
 
 def row_label(row: str) -> str:
