@@ -185,23 +185,25 @@ SHIFT_TASKS = {f"synth_s{level}": level / 100 for level in (0, 25, 50, 75, 100)}
 def report(runs_dir: str) -> str:
     """One table of every task under ``runs_dir`` (its summary.json files), for experiments.report.
 
-    Rows are methods, columns tasks; cells are target UAR (WAR) mean ± std over the seeds the
-    launcher ran. Below it, the spec's §11 checks that the present tasks allow, as measured.
+    Rows are methods, columns tasks (or run directories, where one task was run several times);
+    cells are target UAR (WAR) mean ± std over the seeds the launcher ran. Below it, the spec's
+    §11 checks that the present tasks allow, as measured.
     """
     import glob
 
     paths = sorted(glob.glob(os.path.join(runs_dir, "**", "summary.json"), recursive=True))
     if not paths:
         raise SystemExit(f"no summary.json under {runs_dir}; run experiments.emo_dna first")
-    summaries = {}
+    loaded = []
     for path in paths:
         with open(path) as f:
             summary = json.load(f)
-        if summary["task"] in summaries:
-            raise SystemExit(f"two runs of task {summary['task']!r} under {runs_dir}: "
-                             f"{os.path.dirname(path)} and an earlier one; report one of them")
-        summaries[summary["task"]] = summary | {"dir": os.path.relpath(os.path.dirname(path),
-                                                                        runs_dir)}
+        loaded.append(summary | {"dir": os.path.relpath(os.path.dirname(path), runs_dir)})
+    # One column per run directory: named by its task, or "task [dir]" where a task was run
+    # more than once (a sweep of overrides on a dev task; each column's command says which).
+    tasks = [s["task"] for s in loaded]
+    summaries = {(s["task"] if tasks.count(s["task"]) == 1 else f"{s['task']} [{s['dir']}]"): s
+                 for s in loaded}
     order = [t for t in SHIFT_TASKS if t in summaries] + sorted(
         t for t in summaries if t not in SHIFT_TASKS)
     rows = [r for r in ALL_ROWS if any(r in summaries[t]["rows"] for t in order)]

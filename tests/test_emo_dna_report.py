@@ -1,0 +1,48 @@
+"""experiments.emo_dna.report: the cross-task table and the spec §11.3 checks from summary.json."""
+
+import json
+
+import pytest
+
+from experiments import emo_dna
+
+
+def _write(root, name, task, rows, k=7):
+    d = root / name
+    d.mkdir(parents=True)
+    summary = {"task": task, "classes": [f"c{i}" for i in range(k)], "seeds": [0, 1],
+               "rows": {r: {"uar": list(v), "war": list(v)} for r, v in rows.items()},
+               "command": f"python -m experiments.emo_dna ... {name}", "commit": "abc1234",
+               "hardware": "test"}
+    (d / "summary.json").write_text(json.dumps(summary))
+
+
+def test_shift_checks_oracle_check_and_labels(tmp_path):
+    for i, task in enumerate(emo_dna.SHIFT_TASKS):
+        so = 0.6 - 0.1 * i  # falls with shift: s0 − s100 = 40 points, ρ = −1
+        _write(tmp_path, task, task, {"source_only": [so, so], "oracle": [0.7, 0.7],
+                                      "emo_dna": [so + 0.05, so + 0.05],
+                                      "emo_dna-spec_loss": [1 / 7, 1 / 7]})
+    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.32], "oracle": [0.2, 0.2]})
+    text = emo_dna.report(str(tmp_path))
+    assert "source-only UAR s0 − s100: 40.0 points" in text
+    assert "Spearman ρ(shift, source-only UAR): -1.00" in text
+    assert "- emodb_m2f: oracle ≥ source-only: NO" in text
+    assert "- synth_s0: oracle ≥ source-only: yes" in text
+    assert "EMO-DNA §4 loss as specified (w_pl 1, no L_div)" in text
+    header = next(line for line in text.splitlines() if line.startswith("| method"))
+    assert header.split("|")[2].strip() == "synth_s0" and "emodb_m2f" in header
+
+
+def test_a_task_run_twice_gets_one_column_per_directory(tmp_path):
+    _write(tmp_path, "pl0.1", "synth_s50", {"emo_dna": [0.35, 0.37]})
+    _write(tmp_path, "pl0.01", "synth_s50", {"emo_dna": [0.38, 0.40]})
+    text = emo_dna.report(str(tmp_path))
+    assert "synth_s50 [pl0.1]" in text and "synth_s50 [pl0.01]" in text
+    assert "36.0 ± 1.4" in text and "39.0 ± 1.4" in text
+    assert "not all five were run" in text
+
+
+def test_no_summaries_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="no summary.json"):
+        emo_dna.report(str(tmp_path))
