@@ -9,6 +9,7 @@ from ml_collections import config_flags
 
 from affectjax import tasks
 from affectjax.train import run
+from experiments import results
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "ml_collections config file",
                                           lock_config=True)
@@ -106,6 +107,7 @@ def launcher_setup(name: str, extra_usage: str = ""):
     if _CONFIG.value is None or _WORKDIR.value is None:
         raise SystemExit(f"usage: python -m experiments.{name} --config=<file>[:args] "
                          f"--workdir=<dir>{extra_usage}")
+    results.pin_provenance()  # the commit the run starts from, not the one it ends at
     return _CONFIG.value, _WORKDIR.value
 
 

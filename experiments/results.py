@@ -46,7 +46,25 @@ def hardware() -> str:
             f"{len(devices)} × {devices[0].platform} ({kind})")
 
 
+_PINNED: dict[str, str] | None = None
+
+
+def pin_provenance() -> dict[str, str]:
+    """Record command, commit and hardware now; later :func:`provenance` calls return these.
+
+    Launchers call it at start: a commit made while a long run trains must not be reported
+    as the code that produced it.
+    """
+    global _PINNED
+    _PINNED = None
+    _PINNED = provenance()
+    return _PINNED
+
+
 def provenance() -> dict[str, str]:
+    """The pinned provenance of this process, or the current one if none was pinned."""
+    if _PINNED is not None:
+        return dict(_PINNED)
     return {"command": command_line(), "commit": git_commit(), "hardware": hardware()}
 
 

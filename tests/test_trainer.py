@@ -170,6 +170,27 @@ def test_early_stopping_restores_best(tmp_path):
     assert result.metrics["valid/accuracy"] == pytest.approx(first_eval), "best restored"
 
 
+def test_early_stopping_waits_for_min_evals(tmp_path):
+    # Without min_evals this run stops at step 8 (see above); with it, not before the 6th eval.
+    config = toy_config_tiny(**EARLY, **{"early_stop.min_evals": 6})
+    result = train(config, tmp_path, scripted_eval_task(config))
+    assert result.step == 12, "no stop before six evaluations"
+    early = load_results(tmp_path)["early_stop"]
+    assert early["best_step"] == 2 and early["evals"] == 6, early
+    first_eval = metric_series(tmp_path, "valid/accuracy")[0]
+    assert result.metrics["valid/accuracy"] == pytest.approx(first_eval), "best restored"
+
+
+def test_min_evals_counts_evaluations_before_a_resume(tmp_path):
+    # Interrupted after 5 evaluations (checkpoint at step 10): the resumed run stops at its
+    # first evaluation, as the uninterrupted one does, instead of counting six afresh.
+    config = toy_config_tiny(**{**EARLY, "train.total_steps": 10, "early_stop.min_evals": 6})
+    assert train(config, tmp_path, scripted_eval_task(config)).step == 10
+    config = toy_config_tiny(**EARLY, **{"early_stop.min_evals": 6})
+    assert train(config, tmp_path, scripted_eval_task(config)).step == 12
+    assert load_results(tmp_path)["early_stop"]["evals"] == 6
+
+
 def test_data_wait_fraction_reflects_a_slow_pipeline(tmp_path):
     train(toy_config_tiny(**{"data.read_delay_s": 0.004, "train.total_steps": 10}), tmp_path)
     wait = metric_series(tmp_path, "time/data_wait_frac")

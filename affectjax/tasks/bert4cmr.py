@@ -498,7 +498,8 @@ def build(config: ml_collections.ConfigDict) -> Task:
                            max_history=d.max_history)
     else:
         model = make_mf_model(m.kind, num_users=inter.n_users, num_items=inter.n_items,
-                              dim=m.mf_dim, layers=tuple(m.mf_layers))
+                              dim=m.mf_dim, layers=tuple(m.mf_layers),
+                              init_std=m.mf_init_std)
     build_examples, max_width = make_train_builder(config, data, config.seed)
     # MF rows have no history: one bucket. Cloze sequences are one longer than histories.
     if m.kind != "bert4cmr":

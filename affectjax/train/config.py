@@ -62,6 +62,7 @@ def trainer_defaults() -> ml_collections.ConfigDict:
     c.early_stop.mode = "max"  # max | min
     c.early_stop.patience = 3
     c.early_stop.count = "reset"  # reset | cumulative (never reset on improvement)
+    c.early_stop.min_evals = 0  # no early stop before this many evaluations
     c.early_stop.restore_best = True
 
     c.mesh = ml_collections.ConfigDict()

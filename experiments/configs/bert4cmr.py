@@ -124,12 +124,20 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # MF baselines (§8) [related-code: NCF/FOREC]: dims 32, MLP (64, 128, 64, 32).
     c.model.mf_dim = 8 if a.size == "tiny" else 32
     c.model.mf_layers = (16, 32, 16, 8) if a.size == "tiny" else (64, 128, 64, 32)
+    # Embeddings N(0, 0.01²) [related-code: NCF GMF.py init_normal]; FOREC's PyTorch N(0, 1)
+    # leaves GMF at chance for tens of epochs (docstring above, "MF baselines").
+    c.model.mf_init_std = 0.01
 
     c.batch_size = 128 if a.size == "tiny" else 1024  # [official-code] 1024
     if a.variant == "cloze" and a.size != "tiny":
         # [our choice] the softmax over N items at ~21 positions per row: 1024 rows would need
         # ~0.7 GB of logits per step.
         c.batch_size = 256
+    mf = a.model != "bert4cmr"
+    if mf and a.size != "tiny":
+        # [related-code: NCF] 256 rows on one market (a small target has few steps an epoch:
+        # jp 17 at 1024); all markets keep 1024 [related-code: FOREC], ~500 steps an epoch.
+        c.batch_size = 256 if a.stage == "finetune" else 1024
     c.eval = ml_collections.ConfigDict(dict(
         batch_users={"tiny": 8, "default": 32, "paper": 64}[a.size],
         ties="expected",  # §7.3 [our choice]
@@ -145,6 +153,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.early_stop.metric = "valid/ndcg@5" if faithful else "valid/ndcg@10"
     c.early_stop.count = "cumulative" if faithful else "reset"
     c.early_stop.patience = 3
+    # MF rows: never stop before FOREC's fixed 25 epochs [related-code: FOREC train_all]; their
+    # validation NDCG still climbs slowly after a fast first rise (docstring).
+    c.early_stop.min_evals = 25 if mf else 0
     c.init_from.checkpoint = "best"
     c.init_from.opt_state = "last" if faithful else "best"
 
