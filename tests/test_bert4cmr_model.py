@@ -437,6 +437,10 @@ def test_mf_baselines_shapes_and_counts():
     assert np.all(np.isfinite(logit))
     np.testing.assert_allclose(aux["user_vec"][:, :d], v["params"]["mf_user"]["embedding"][user])
     assert 0.8 < float(jnp.std(v["params"]["mf_item"]["embedding"])) < 1.2  # N(0, 1) as FOREC
+    small = mf.make_mf_model("nmf", num_users=u_count, num_items=n, init_std=0.01)
+    v = jax.jit(small.init)(key(0), user, cand)["params"]
+    for table in ("mf_user", "mf_item", "mlp_user", "mlp_item"):  # N(0, 0.01²) as NCF
+        assert 0.008 < float(jnp.std(v[table]["embedding"])) < 0.012, table
     with pytest.raises(ValueError, match="layers"):
         n_params(mf.MLP(u_count, n, layers=(63, 16)), user, cand)
     with pytest.raises(ValueError, match="unknown MF"):

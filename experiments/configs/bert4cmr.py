@@ -52,6 +52,19 @@ stop on NDCG@10 with patience 3 reset on improvement, ``faithful`` on NDCG@5 wit
 patience 3 [official-code]; the best checkpoint is restored and tested (test lists only at the
 end). Fine-tuning loads the best pretrain params and the Adam state saved with them (``fixed``)
 or of the last pretrain step (``faithful`` [official-code]).
+
+MF baselines (§8: ``gmf``, ``nmf``, ``mlp`` and their ``_global`` rows) have their own recipe
+[related-code: NCF/FOREC]: embeddings N(0, 0.01²) (NCF's ``init_normal``), batch 256 on one
+market (NCF) and 1024 on all markets (FOREC), Adam 1e-3, and early stopping that may not end a
+run before 25 evaluations (FOREC trains a fixed 25 epochs; ``early_stop.min_evals``). Why,
+measured on XMarket ``forec`` (``:size=default``, seed 0, 2-core CPU): with PyTorch's N(0, 1)
+init (FOREC's), batch 1024 and patience 3, GMF stopped after 6 epochs (jp: 17 steps each) at
+chance (test NDCG@10 0.037; random ≈ 0.045); even 50 epochs left jp's valid NDCG@10 at
+≈ 0.05, its train loss (0.55) above that of a constant predictor (0.50). From N(0, 0.01²) it
+leaves chance in 1-2 epochs and keeps climbing slowly to epoch ~30, where patience 3 alone
+would have stopped it on an early plateau. With this recipe, ``--rows=gmf``: jp valid/test
+NDCG@10 0.347/0.230 (34 epochs, 27 s), de 0.445/0.309 (34 epochs, 72 s); ``--rows=nmf``: jp
+0.363/0.222 (25 epochs). Target popularity: jp 0.193, de 0.253 (test).
 """
 
 from __future__ import annotations
