@@ -321,3 +321,11 @@ def test_pretrain_resumes_exactly_through_the_trainer(table, cache_dir, tmp_path
 
     assert len(evaluations(tmp_path)) == 2
     assert evaluations(tmp_path) == evaluations(reference)
+
+
+def test_target_list_resolves_to_each_market(tmp_path):
+    """``target=a+b`` runs those markets (it was read as one unknown market code)."""
+    config = make_config(tmp_path, target=f"m2+{TARGET}")
+    assert config.data.target == ""
+    assert launcher.resolve_targets(config) == ["m2", TARGET]
+    assert launcher.resolve_targets(make_config(tmp_path, target=TARGET)) == [TARGET]

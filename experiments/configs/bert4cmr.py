@@ -110,7 +110,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.data.source = a.data
     c.data.root = a.root
     c.data.markets = ()  # () = every market found
-    c.data.target = "" if a.target == "all" else a.target
+    # 'all' and 'a+b' name several targets: the launcher sets data.target for each run.
+    c.data.target = "" if a.target == "all" or "+" in a.target else a.target
     c.data.protocol = a.protocol or ("paper" if a.variant == "faithful" else "forec")
     if a.data == "wsdm22":
         c.data.protocol = "given"
