@@ -217,16 +217,16 @@ def test_config_rules():
     assert (single.loss.ce_weight, single.loss.v_weight, single.loss.a_weight) == (0, 1, 0)
     assert single.early_stop.metric == "dev/v_ccc" and single.train.total_steps == 300
     c1 = config_lib.get_config("stage=categorical,size=default")
-    assert c1.freeze == ["va_head/.*"] and c1.early_stop.metric == "dev/macro_f1"
+    assert c1.freeze == ("va_head/.*",) and c1.early_stop.metric == "dev/macro_f1"
     assert (c1.optim.lr, c1.data.augment, c1.train.total_epochs) == (1e-3, True, 12.0)
     c2 = config_lib.get_config("stage=dimensional,ablation=gap,size=default")
-    assert c2.model.position_attention == "gap" and c2.optim.lr_mults == [("backbone/.*", 0.1)]
+    assert c2.model.position_attention == "gap" and c2.optim.lr_mults == (("backbone/.*", 0.1),)
     assert c2.init_from.checkpoint == "best" and c2.early_stop.metric == "dev/mean_ccc"
     assert (c2.loss.ce_weight, c2.loss.v_weight, c2.loss.a_weight, c2.optim.lr) == (
         0.5, 1.0, 1.0, 3e-4)
     # The tiny CPU recipe departs from §5 on purpose (see the config's _tiny_recipe).
     tiny = config_lib.get_config("stage=dimensional,size=tiny")
-    assert (tiny.optim.lr, tiny.optim.lr_mults, tiny.data.augment) == (3e-3, [], False)
+    assert (tiny.optim.lr, tiny.optim.lr_mults, tiny.data.augment) == (3e-3, (), False)
     assert tiny.train.total_steps == 150 and tiny.data.synth.expression_strength == 3.0
     with pytest.raises(ValueError, match="init_from.path"):
         task_lib.build(_config("stage=dimensional,size=tiny"))

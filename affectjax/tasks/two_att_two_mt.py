@@ -5,7 +5,7 @@ only a config (``config.stage``, ``config.row``, loss weights, model options), s
 trainer's ``freeze`` and ``init_from`` do the two-stage part [paper: categorical first, then
 dimensional / our choice: this schedule]:
 
-- ``categorical``: L = L_CE, ``freeze=['va_head/.*']``, selection on dev macro-F1.
+- ``categorical``: L = L_CE, ``freeze=('va_head/.*',)``, selection on dev macro-F1.
 - ``dimensional``: L = λ_C L_CE + λ_V L_V + λ_A L_A, initialised from the categorical run's best
   checkpoint (params and BatchNorm statistics), selection on dev mean CCC.
 

@@ -9,7 +9,13 @@ placeholder = config_dict.placeholder
 
 
 def trainer_defaults() -> ml_collections.ConfigDict:
-    """The trainer's keys with their defaults; durations are in steps OR epochs, never both."""
+    """The trainer's keys with their defaults; durations are in steps OR epochs, never both.
+
+    Sequence-valued keys are tuples, never lists: ml_collections' ``config_flags`` can override
+    a tuple from the command line (``--config.freeze="('head/.*',)"``, a bare
+    ``--config.freeze=head/.*`` for one entry, or the flag repeated once per entry) but rejects
+    lists. A config file may still assign a list; the field's tuple type converts it.
+    """
     c = ml_collections.ConfigDict()
     c.seed = 0
 
@@ -27,7 +33,7 @@ def trainer_defaults() -> ml_collections.ConfigDict:
     c.train.sync_every_step = placeholder(bool)
     c.train.progress = True
     # Eval sets evaluated only at the end (e.g. "test" while early stopping watches "valid").
-    c.train.final_only_eval_sets = []
+    c.train.final_only_eval_sets = ()
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # adam | sgd
@@ -40,21 +46,23 @@ def trainer_defaults() -> ml_collections.ConfigDict:
     # coupled: wd*theta added to the gradient before Adam (PyTorch Adam(weight_decay=...));
     # decoupled: AdamW.
     c.optim.decay_mode = "decoupled"
-    c.optim.weight_decay_exclude = []  # regexes of parameters without decay (biases, norms)
+    c.optim.weight_decay_exclude = ()  # regexes of parameters without decay (biases, norms)
     c.optim.schedule = "constant"  # constant | cosine | linear | inverse_sqrt | exponential
     c.optim.warmup_steps = 0
     c.optim.warmup_epochs = placeholder(float)
     c.optim.decay_rate = 1.0  # exponential: lr *= decay_rate every transition_steps
     c.optim.transition_steps = 1
     c.optim.clip_norm = placeholder(float)
-    c.optim.lr_mults = []  # [(regex, multiplier)]
+    # ((regex, multiplier), ...); on the command line the whole literal with its trailing comma:
+    # --config.optim.lr_mults="(('backbone/.*', 0.1),)"
+    c.optim.lr_mults = ()
 
-    c.freeze = []  # regexes of parameters that receive zero updates
+    c.freeze = ()  # regexes of parameters that receive zero updates
 
     c.init_from = ml_collections.ConfigDict()
     c.init_from.path = placeholder(str)  # another run's workdir
     c.init_from.checkpoint = "best"  # best | last  (best falls back to last if the run kept none)
-    c.init_from.dont_load = []  # regexes of variables that keep their fresh initialisation
+    c.init_from.dont_load = ()  # regexes of variables that keep their fresh initialisation
     c.init_from.opt_state = "fresh"  # fresh | best | last
 
     c.early_stop = ml_collections.ConfigDict()
@@ -67,8 +75,10 @@ def trainer_defaults() -> ml_collections.ConfigDict:
 
     c.mesh = ml_collections.ConfigDict()
     c.mesh.num_devices = placeholder(int)  # None = all devices
-    # [(regex, partition spec as a tuple of mesh-axis names or None)]; default: replicate params.
-    c.mesh.param_rules = []
+    # ((regex, partition spec as a tuple of mesh-axis names or None), ...); default: replicate
+    # params. On the command line the whole literal in ONE flag, with the trailing commas:
+    # --config.mesh.param_rules="(('.*/kernel', (None, 'data')),)"
+    c.mesh.param_rules = ()
 
     c.distributed = ml_collections.ConfigDict()
     c.distributed.enabled = False

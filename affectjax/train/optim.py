@@ -81,7 +81,8 @@ def make_optimizer(
 
     freeze_rules = param_rules.compile_rules(config.freeze, "freeze")
     param_rules.check_rules_used(params, config.freeze, "freeze")
-    mults = [(pattern, float(mult)) for pattern, mult in optim.lr_mults]
+    mults = [(pattern, float(mult)) for pattern, mult in param_rules.rule_pairs(
+        optim.lr_mults, "optim.lr_mults", "--config.optim.lr_mults=\"(('head/.*', 0.1),)\"")]
     mult_rules = param_rules.compile_rules([p for p, _ in mults], "optim.lr_mults")
     param_rules.check_rules_used(params, [p for p, _ in mults], "optim.lr_mults")
 

@@ -31,8 +31,14 @@ def flatten(tree: Any) -> dict[str, Any]:
 
 def compile_rules(patterns: Sequence[str], what: str) -> list[re.Pattern]:
     """Compile user regexes; they match the WHOLE path (``head/.*``, not ``head``)."""
+    if isinstance(patterns, str):  # iterating it would make one rule per character
+        raise ValueError(f"{what}: expected a tuple of regexes, got the string {patterns!r}; "
+                         f"write ({patterns!r},)")
     compiled = []
     for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise ValueError(f"{what}: expected a tuple of regexes, got the entry {pattern!r} "
+                             f"in {tuple(patterns)!r}")
         try:
             compiled.append(re.compile(pattern))
         except re.error as err:
@@ -58,3 +64,23 @@ def check_rules_used(tree_or_paths: Any, patterns: Sequence[str], what: str) -> 
             example = ", ".join(paths[:5])
             raise ValueError(
                 f"{what}: regex {pattern!r} matches no parameter (paths look like: {example}, ...)")
+
+
+def rule_pairs(rules: Sequence, what: str, example: str) -> list[tuple[str, Any]]:
+    """``rules`` as ``(regex, value)`` pairs, or a clear error naming the form that works.
+
+    On the command line a single pair without its trailing comma, ``"('head/.*', 0.1)"``, is
+    read as the two entries ``'head/.*'`` and ``0.1``; the message shows ``example`` instead.
+    """
+    if isinstance(rules, str):
+        rules = (rules,)
+    pairs = []
+    for rule in rules:
+        if (isinstance(rule, str) or not isinstance(rule, Sequence) or len(rule) != 2
+                or not isinstance(rule[0], str)):
+            raise ValueError(
+                f"{what}: expected (regex, value) pairs, got the entry {rule!r} in "
+                f"{tuple(rules)!r}; on the command line give the whole tuple with its trailing "
+                f"commas, e.g. {example}")
+        pairs.append((rule[0], rule[1]))
+    return pairs

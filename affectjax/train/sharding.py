@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,11 +58,22 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 def param_shardings(mesh: Mesh, tree: Any, rules) -> Any:
     """Shardings for a params-like tree: the first rule whose regex matches wins, else replicate.
 
-    A rule's spec is a tuple with one entry per array axis (a mesh axis name or None). An axis
-    that the mesh does not divide falls back to replication, with a log line, rather than fail.
+    A rule's spec is a tuple with one entry per array axis (a mesh axis name or None; a bare
+    name is a one-entry tuple). An axis that the mesh does not divide falls back to replication,
+    with a log line, rather than fail.
     """
-    compiled = [(re.compile(pattern), tuple(spec)) for pattern, spec in rules]
     size = {name: mesh.shape[name] for name in mesh.axis_names}
+    compiled = []
+    for pattern, spec in param_rules.rule_pairs(
+            rules, "mesh.param_rules", "--config.mesh.param_rules=\"(('.*/kernel', (None, "
+            "'data')),)\""):
+        # A bare axis name would be split into letters by tuple(); None alone means replicate.
+        spec = (spec,) if spec is None or isinstance(spec, str) else tuple(spec)
+        unknown = [axis for axis in spec if axis is not None and axis not in size]
+        if unknown:
+            raise ValueError(f"mesh.param_rules: rule {pattern!r} names mesh axes {unknown}; "
+                             f"the mesh has {sorted(size)} (or None for an unsharded axis)")
+        compiled.append((param_rules.compile_rules([pattern], "mesh.param_rules")[0], spec))
 
     def sharding_of(path, leaf):
         name = param_rules.path_str(path)

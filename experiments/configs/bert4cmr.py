@@ -179,6 +179,6 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.train.checkpoint_every_epochs = 1.0
     c.train.keep_checkpoints = 1
     c.train.log_every_steps = 20 if a.size == "tiny" else 100
-    c.train.final_only_eval_sets = ["test"]
+    c.train.final_only_eval_sets = ("test",)
     c.lock()
     return c

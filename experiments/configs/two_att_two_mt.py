@@ -141,7 +141,7 @@ def _tiny_recipe(c, stage: str, one_stage: bool) -> None:
     c.data.augment = False
     c.data.synth.expression_strength = 3.0
     c.optim.lr = 3e-3
-    c.optim.lr_mults = []
+    c.optim.lr_mults = ()
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -195,7 +195,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
     # Optimiser (§5) [our choice]: AdamW, wd 1e-4 without biases and BN scale/offset, clip 1.
     c.optim.name, c.optim.decay_mode, c.optim.weight_decay = "adam", "decoupled", 1e-4
-    c.optim.weight_decay_exclude = [".*/bias", ".*/bn/scale"]
+    c.optim.weight_decay_exclude = (".*/bias", ".*/bn/scale")
     c.optim.clip_norm = 1.0
     c.optim.schedule = "cosine"
     if stage == "categorical" or one_stage:
@@ -204,9 +204,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
         c.optim.lr = 1e-4 if pretrained else 1e-3
     else:
         c.optim.lr = 3e-4  # stage 2: heads 3e-4, trunk × 0.1
-        c.optim.lr_mults = [("backbone/.*", 0.1)]
+        c.optim.lr_mults = (("backbone/.*", 0.1),)
     if stage == "categorical":
-        c.freeze = ["va_head/.*"]  # stage 1 must leave the V/A head untouched
+        c.freeze = ("va_head/.*",)  # stage 1 must leave the V/A head untouched
     if stage == "dimensional" and not one_stage:
         # Stage 2 loads params + BatchNorm statistics of stage 1's best checkpoint; optimiser
         # state, early stopping and data order start afresh (§5). The path comes from the
@@ -221,8 +221,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.early_stop.metric = task_lib.selection_metric(c)
     c.early_stop.mode = "max"
     c.early_stop.restore_best = True
-    c.train.final_only_eval_sets = (["test", "shifted"] if a.data == "synthetic" else ["test"])
+    # Tuples, as in trainer_defaults: the command line can override them.
+    c.train.final_only_eval_sets = ("test", "shifted") if a.data == "synthetic" else ("test",)
     if a.real_check:
-        c.train.final_only_eval_sets.append("fer2013")
+        c.train.final_only_eval_sets += ("fer2013",)
     c.lock()
     return c
