@@ -50,22 +50,21 @@ _PINNED: dict[str, str] | None = None
 
 
 def pin_provenance() -> dict[str, str]:
-    """Record command, commit and hardware now; later :func:`provenance` calls return these.
+    """Record the command and commit now; later :func:`provenance` calls report these.
 
     Launchers call it at start: a commit made while a long run trains must not be reported
-    as the code that produced it.
+    as the code that produced it. Hardware is read later, when provenance is asked for: asking
+    JAX for its devices here would start the backend before ``jax.distributed.initialize``.
     """
     global _PINNED
-    _PINNED = None
-    _PINNED = provenance()
-    return _PINNED
+    _PINNED = {"command": command_line(), "commit": git_commit()}
+    return dict(_PINNED)
 
 
 def provenance() -> dict[str, str]:
-    """The pinned provenance of this process, or the current one if none was pinned."""
-    if _PINNED is not None:
-        return dict(_PINNED)
-    return {"command": command_line(), "commit": git_commit(), "hardware": hardware()}
+    """Command, commit (pinned at start, if a launcher pinned them) and hardware."""
+    pinned = _PINNED or {"command": command_line(), "commit": git_commit()}
+    return {**pinned, "hardware": hardware()}
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
