@@ -36,7 +36,7 @@ from absl import app, flags  # noqa: E402
 
 from affectjax import tasks  # noqa: E402
 from affectjax.train import loop, sharding  # noqa: E402
-from affectjax.train.evaluation import device_part, pad_rows  # noqa: E402
+from affectjax.train.evaluation import device_part, padded_size_for, put_padded_batch  # noqa: E402
 from affectjax.train.schedule import Schedule  # noqa: E402
 from affectjax.train.step import make_train_step  # noqa: E402
 from affectjax.train.task import DataContext  # noqa: E402
@@ -67,10 +67,9 @@ def time_eval(task, ctx, state, mesh, calls: int) -> dict:
     if not eval_sets:
         return {}
     set_name, data = next(iter(eval_sets.items()))
-    batch = {k: np.asarray(v) for k, v in device_part(next(iter(data))).items()}
-    rows = next(iter(batch.values())).shape[0]
-    padded = -(-rows // mesh.size) * mesh.size
-    batch = sharding.put_global_batch({k: pad_rows(v, padded) for k, v in batch.items()}, mesh)
+    host = device_part(next(iter(data)))
+    rows = np.shape(next(iter(host.values())))[0]
+    batch = put_padded_batch(host, padded_size_for(rows, mesh), mesh)
     predict = jax.jit(task.predict)
     t0 = time.perf_counter()
     jax.block_until_ready(predict(state.params, state.variables, batch))

@@ -70,7 +70,7 @@ def target_predictions(task, config, state) -> dict[str, np.ndarray]:
         pred, batch = collect_predictions(jax.jit(task.predict), state.params, state.variables,
                                           data, side, mesh)
         out[side] = {"y_true": batch["label"], "y_pred": pred["logits"].argmax(-1),
-                     "z_e": pred["z_e"], "z_c": pred["z_c"]}
+                     "z_e": pred["z_e"], "z_c": pred["z_c"], "speaker": batch["speaker"]}
     return out
 
 
@@ -90,7 +90,7 @@ def train_row(row: str, seed: int, workdir: str) -> dict:
     """Train one row and seed (all folds for the oracle); return its target metrics."""
     base = row_config(row, seed)
     folds = range(base.oracle.folds) if base.method == "oracle" else [None]
-    y_true, y_pred, analysis = [], [], None
+    y_true, y_pred, speakers, analysis = [], [], [], None
     for fold in folds:
         config = base if fold is None else row_config(row, seed, fold=fold)
         rundir = os.path.join(workdir, row, f"seed_{seed}" + ("" if fold is None else
@@ -100,11 +100,22 @@ def train_row(row: str, seed: int, workdir: str) -> dict:
         analysis = target_predictions(task, config, result.state)
         y_true.append(analysis["target"]["y_true"])
         y_pred.append(analysis["target"]["y_pred"])
-    y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
+        speakers.append(analysis["target"]["speaker"])
+    y_true, y_pred, speakers = map(np.concatenate, (y_true, y_pred, speakers))
+    if base.method == "oracle":
+        # Back to target order (the folds' test sets concatenated are a permutation of it), so
+        # the bootstrap against other rows resamples the same utterances for both.
+        target = uda_ser.load_task(base.data).target
+        order = np.concatenate([np.flatnonzero(uda_ser.oracle_test_mask(
+            target.speakers, base.oracle.folds, fold)) for fold in folds])
+        back = np.argsort(order)
+        y_true, y_pred, speakers = y_true[back], y_pred[back], speakers[back]
+        if not np.array_equal(y_true, target.labels):
+            raise RuntimeError(f"{row}: the folds' test sets do not cover the target once each")
     np.savez(os.path.join(workdir, row, f"seed_{seed}_target_predictions.npz"),
-             y_true=y_true, y_pred=y_pred)
+             y_true=y_true, y_pred=y_pred, speaker=speakers)
     return {"uar": metrics.uar(y_true, y_pred), "war": metrics.war(y_true, y_pred),
-            "y_true": y_true, "y_pred": y_pred, "analysis": analysis,
+            "y_true": y_true, "y_pred": y_pred, "speaker": speakers, "analysis": analysis,
             "classes": list(task.metadata["classes"])}
 
 
@@ -118,6 +129,24 @@ def bootstrap_uar_gain(a: list[dict], b: list[dict], rounds: int = 1000, seed: i
         gains.append(np.mean([metrics.uar(r["y_true"][idx], r["y_pred"][idx]) for r in a])
                      - np.mean([metrics.uar(r["y_true"][idx], r["y_pred"][idx]) for r in b]))
     return np.percentile(gains, [2.5, 97.5])
+
+
+def per_speaker_uar(rows: list[str], runs: dict) -> tuple[list[str], list[list[str]]]:
+    """Target UAR (%) of each row on each target speaker, mean over seeds, and the speakers.
+
+    A pooled UAR can hide that a few speakers are at chance for every method (or only for
+    one); this table shows which (e.g. why an oracle trained on fewer speakers scores lower).
+    """
+    speakers = sorted(set(np.concatenate([r["speaker"] for row in rows for r in runs[row]])))
+    lines = []
+    for row in rows:
+        cells = [row_label(row)]
+        for spk in speakers:
+            per_seed = [metrics.uar(r["y_true"][r["speaker"] == spk],
+                                    r["y_pred"][r["speaker"] == spk]) for r in runs[row]]
+            cells.append(f"{100 * np.mean(per_seed):.1f}")
+        lines.append(cells)
+    return speakers, lines
 
 
 def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: dict) -> None:
@@ -136,6 +165,7 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
                       results.format_mean_std(wars, 100), gain])
         summary["rows"][row] = {"uar": uars, "war": wars}
     n_target = len(runs[rows[0]][0]["y_true"])
+    speakers, by_speaker = per_speaker_uar(rows, runs)
     prov = results.provenance()
     text = (
         f"# EMO-DNA: {config.data.task}\n\n"
@@ -146,6 +176,9 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
         f"(1,000 resamples of target utterances); it excludes 0 when the difference is "
         f"significant. No hyper-parameter was chosen on target labels.\n\n"
         + results.markdown_table(["method", "UAR", "WAR", "UAR gain vs source-only"], table)
+        + "\n\n## Per target speaker\n\nUAR in % on each target speaker's utterances, mean "
+          "over seeds (for the oracle, each speaker is scored by the fold that held it out).\n\n"
+        + results.markdown_table(["method", *speakers], by_speaker)
         + "\n\n" + results.provenance_block(prov, seeds)
         + "- plots: `curves.png` (target UAR and loss by step), `confusion_<row>.png`, "
           "`features.png` (PCA of emotion and corpus features)\n")

@@ -13,6 +13,7 @@ from affectjax.data import cross_corpus
 from affectjax.tasks import uda_ser
 from affectjax.train import run
 from affectjax.train.task import DataContext
+from experiments import emo_dna
 from experiments.configs import emo_dna as emo_config
 
 
@@ -77,6 +78,31 @@ def test_oracle_folds_are_speaker_independent(cache_dir):
         assert train_spk and test_spk and not train_spk & test_spk
         seen_test |= test_spk
     assert seen_test == set(data.target.speakers)
+
+
+def test_oracle_predictions_come_back_in_target_order_with_speakers(cache_dir, tmp_path,
+                                                                    monkeypatch):
+    # The launcher's rows are built from the command line's config; here from the tiny one.
+    monkeypatch.setattr(emo_dna, "row_config", lambda row, seed, **a: tiny(
+        cache_dir, method=row, seed=seed, **a))
+    target = cross_corpus.load_task(tiny(cache_dir).data).target
+    oracle = emo_dna.train_row("oracle", 0, str(tmp_path))
+    # Two folds, each scored on its own held-out speakers, then put back in target order so
+    # the paired bootstrap against other rows resamples the same utterances.
+    np.testing.assert_array_equal(oracle["y_true"], target.labels)
+    np.testing.assert_array_equal(oracle["speaker"], target.speakers)
+    saved = np.load(tmp_path / "oracle" / "seed_0_target_predictions.npz")
+    np.testing.assert_array_equal(saved["speaker"], target.speakers)
+    speakers, lines = emo_dna.per_speaker_uar(["oracle"], {"oracle": [oracle]})
+    assert speakers == sorted(set(target.speakers)) and len(lines[0]) == 1 + len(speakers)
+
+
+def test_per_speaker_uar_scores_each_speaker_separately():
+    run = {"y_true": np.array([0, 1, 0, 1]), "y_pred": np.array([0, 1, 1, 1]),
+           "speaker": np.array(["a", "a", "b", "b"])}
+    speakers, lines = emo_dna.per_speaker_uar(["source_only"], {"source_only": [run, run]})
+    assert speakers == ["a", "b"]
+    assert lines == [["source-only", "100.0", "50.0"]]
 
 
 def test_tiny_run_logs_every_term_and_resumes(cache_dir, tmp_path):

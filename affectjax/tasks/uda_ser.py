@@ -78,17 +78,21 @@ def _uses_target(config) -> bool:
     return config.method not in ("source_only", "oracle")
 
 
+def oracle_test_mask(speakers: np.ndarray, folds: int, fold: int) -> np.ndarray:
+    """Which utterances (by their ``speakers``) fold ``fold`` of ``folds`` holds out."""
+    unique = np.unique(speakers)
+    if len(unique) < folds:
+        raise ValueError(f"oracle: {len(unique)} target speakers cannot make {folds} folds")
+    return np.isin(speakers, unique[fold::folds])
+
+
 def oracle_split(task: CrossCorpusTask, folds: int, fold: int) -> CrossCorpusTask:
     """Target-supervised upper reference: train on the target's other speaker folds, test on one.
 
     Speakers are sorted and dealt round-robin into ``folds`` groups, so the split is
     speaker-independent and deterministic.
     """
-    speakers = np.unique(task.target.speakers)
-    if len(speakers) < folds:
-        raise ValueError(f"oracle: {len(speakers)} target speakers cannot make {folds} folds")
-    held = set(speakers[fold::folds])
-    test = np.array([s in held for s in task.target.speakers])
+    test = oracle_test_mask(task.target.speakers, folds, fold)
     return CrossCorpusTask(task.target.subset(~test, task.target.name + "_train"),
                            task.target.subset(test, task.target.name + "_test"))
 
@@ -152,7 +156,7 @@ def build(config: ml_collections.ConfigDict) -> Task:
                     symmetric=loss_cfg.dec_symmetric)
             if loss_cfg.w_pl:
                 terms["pl"] = pseudo.pseudo_label_ce(logits_t, y_hat, mask)
-            if loss_cfg.get("w_div", 0.0):
+            if loss_cfg.w_div:
                 terms["div"] = pseudo.diversity_loss(logits_t)
             if loss_cfg.w_cla:
                 terms["cla"], new_vars["align"] = alignment.centroid_alignment(
@@ -223,14 +227,15 @@ def build(config: ml_collections.ConfigDict) -> Task:
 
 
 def analysis_sets(config: ml_collections.ConfigDict) -> dict:
-    """Source and target as eval batches with labels and corpus ids, for plots and probes."""
+    """Source and target as eval batches (labels, corpus ids, speakers) for plots and probes."""
     data = load_task(config.data)
     if config.method == "oracle":
         data = oracle_split(data, config.oracle.folds, config.oracle.fold)
     sets = {}
     for corpus_id, side in enumerate((data.source, data.target)):
-        records = [{"x": x, "label": y, "corpus": np.int32(corpus_id)}
-                   for x, y in zip(side.x, side.labels)]
+        # The speaker stays on the host (a string) for per-speaker analysis of the predictions.
+        records = [{"x": x, "label": y, "corpus": np.int32(corpus_id), "speaker": np.str_(spk)}
+                   for x, y, spk in zip(side.x, side.labels, side.speakers)]
         sets[("source", "target")[corpus_id]] = pipeline.eval_batches(records,
                                                                       config.eval.batch_size)
     return sets

@@ -30,6 +30,17 @@ def pad_rows(x: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], pad, axis=0)], axis=0)
 
 
+def padded_size_for(rows: int, mesh: Mesh) -> int:
+    """``rows`` rounded up to a multiple of the mesh's device count (eval batches split evenly)."""
+    return -(-rows // mesh.size) * mesh.size
+
+
+def put_padded_batch(batch: Mapping[str, Any], size: int, mesh: Mesh) -> Any:
+    """The numeric part of a host ``batch``, padded to ``size`` rows and placed on ``mesh``."""
+    return sharding.put_global_batch(
+        {k: pad_rows(np.asarray(v), size) for k, v in device_part(batch).items()}, mesh)
+
+
 def _batch_rows(batch: Mapping[str, Any], set_name: str) -> int:
     sizes = {np.shape(v)[0] for v in batch.values()}
     if len(sizes) != 1:
@@ -54,12 +65,11 @@ def collect_predictions(
         batch = {k: np.asarray(v) for k, v in batch.items()}
         rows = _batch_rows(batch, set_name)
         if padded_size is None:
-            padded_size = -(-rows // mesh.size) * mesh.size
+            padded_size = padded_size_for(rows, mesh)
         if rows > padded_size:
             raise ValueError(f"eval set {set_name!r}: a batch of {rows} rows follows one of "
                              f"{padded_size}; eval batches must not grow")
-        on_device = {k: pad_rows(v, padded_size) for k, v in device_part(batch).items()}
-        out = predict(params, variables, sharding.put_global_batch(on_device, mesh))
+        out = predict(params, variables, put_padded_batch(batch, padded_size, mesh))
         out = jax.tree.map(lambda x, n=rows: np.asarray(x)[:n], sharding.to_host(out))
         outputs.append(out)
         batches.append(batch)
