@@ -37,7 +37,6 @@ from absl import app
 from affectjax import tasks
 from affectjax.data import markets as mk
 from affectjax.tasks import bert4cmr as task_lib
-from affectjax.train import run
 from affectjax.train.loop import RESULTS_FILE
 from experiments import common, results
 
@@ -125,7 +124,7 @@ def run_stage(config, workdir: str) -> dict:
         logging.info("%s: complete (results.json exists), not run again", workdir)
     else:
         t0 = time.time()
-        run(tasks.build(config), config, workdir)
+        common.run_recorded(tasks.build(config), config, workdir)
         logging.info("%s: done in %.1f s", workdir, time.time() - t0)
     if config.data.source == "wsdm22" and not os.path.exists(
             os.path.join(workdir, "test_scores.tsv")):
@@ -281,7 +280,7 @@ def run_table(base, workdir: str, rows: Sequence[str],
                                   for s, out in used.items()},
                 })
     summary = {
-        "provenance": results.provenance(), "data": base.data.source,
+        "provenance": results.provenance(workdir), "data": base.data.source,
         "protocol": base.data.protocol, "size_args": base.experiment.args,
         "eval_split": which, "targets": targets, "seeds": seeds,
         "rows": [*POPULARITY, *rows, *(["oracle"] if base.data.source == "synthetic" else [])],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from absl import flags
 from ml_collections import config_flags
 
 from affectjax import tasks
 from affectjax.train import run
+from affectjax.train.loop import RESULTS_FILE
 from experiments import results
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "ml_collections config file",
@@ -111,10 +113,19 @@ def launcher_setup(name: str, extra_usage: str = ""):
     return _CONFIG.value, _WORKDIR.value
 
 
+def run_recorded(task, config, workdir: str):
+    """``affectjax.train.run``; a run it trains to the end also records its command and commit."""
+    fresh = not os.path.exists(os.path.join(workdir, RESULTS_FILE))
+    result = run(task, config, workdir)
+    if fresh:
+        results.record_run(workdir)
+    return result
+
+
 def main(argv, name: str = "<name>") -> None:
     """Build the config's Task and train it (the body of every ``python -m experiments.X``)."""
     del argv
     config, workdir = launcher_setup(name)
-    result = run(tasks.build(config), config, workdir)
+    result = run_recorded(tasks.build(config), config, workdir)
     logging.info("done at step %d: %s", result.step,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.metrics.items())))

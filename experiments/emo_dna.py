@@ -20,7 +20,7 @@ from absl import app
 
 from affectjax import metrics, tasks
 from affectjax.tasks import uda_ser
-from affectjax.train import run, sharding
+from affectjax.train import sharding
 from affectjax.train.evaluation import collect_predictions
 from experiments import common, plots, results
 
@@ -96,7 +96,7 @@ def train_row(row: str, seed: int, workdir: str) -> dict:
         rundir = os.path.join(workdir, row, f"seed_{seed}" + ("" if fold is None else
                                                               f"_fold_{fold}"))
         task = tasks.build(config)
-        result = run(task, config, rundir)
+        result = common.run_recorded(task, config, rundir)
         analysis = target_predictions(task, config, result.state)
         y_true.append(analysis["target"]["y_true"])
         y_pred.append(analysis["target"]["y_pred"])
@@ -166,7 +166,7 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
         summary["rows"][row] = {"uar": uars, "war": wars}
     n_target = len(runs[rows[0]][0]["y_true"])
     speakers, by_speaker = per_speaker_uar(rows, runs)
-    prov = results.provenance()
+    prov = results.provenance(workdir)
     text = (
         f"# EMO-DNA: {config.data.task}\n\n"
         f"Cross-corpus SER, transductive UDA: trained on the labelled source and the unlabelled "
@@ -269,8 +269,9 @@ def report(runs_dir: str) -> str:
     text += ["", "## Provenance", ""]
     for t in order:
         s = summaries[t]
-        text.append(f"- {t} (`{s['dir']}`): command `{s['command']}`, commit `{s['commit']}`, "
-                    f"{s['hardware']}, seeds {', '.join(map(str, s['seeds']))}")
+        trained = f" (runs trained at {s['trained_at']})" if s.get("trained_at") else ""
+        text.append(f"- {t} (`{s['dir']}`): command `{s['command']}`, commit `{s['commit']}`"
+                    f"{trained}, {s['hardware']}, seeds {', '.join(map(str, s['seeds']))}")
     return "\n".join(text) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
@@ -61,10 +62,14 @@ def pin_provenance() -> dict[str, str]:
     return dict(_PINNED)
 
 
-def provenance() -> dict[str, str]:
-    """Command, commit (pinned at start, if a launcher pinned them) and hardware."""
+def provenance(workdir: str | None = None) -> dict[str, str]:
+    """Command, commit (pinned at start, if a launcher pinned them) and hardware.
+
+    With a table's ``workdir``, also which commits trained the runs below it (``trained_at``).
+    """
     pinned = _PINNED or {"command": command_line(), "commit": git_commit()}
-    return {**pinned, "hardware": hardware()}
+    trained = {"trained_at": trained_at(workdir)} if workdir else {}
+    return {**pinned, "hardware": hardware(), **trained}
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -86,9 +91,42 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+RUN_PROVENANCE = "provenance.json"
+
+
+def record_run(rundir: str) -> None:
+    """Note in ``rundir`` the command and commit that trained it (called when a run finishes).
+
+    A table's workdir accumulates runs over several invocations (a row added later, a resumed
+    sweep); the summary's own commit is only the last invocation's, so each run keeps its own.
+    """
+    import jax  # lazily: importing this module must not initialise JAX (see pin_provenance)
+
+    if jax.process_index() == 0:
+        write_json(os.path.join(rundir, RUN_PROVENANCE), provenance())
+
+
+def trained_at(workdir: str) -> str:
+    """Which commits trained the runs below ``workdir``: 'abc1234 (12 runs), ...'."""
+    counts: dict[str, int] = {}
+    for path in glob.glob(os.path.join(workdir, "**", RUN_PROVENANCE), recursive=True):
+        with open(path) as f:
+            commit = json.load(f)["commit"]
+        counts[commit] = counts.get(commit, 0) + 1
+    unrecorded = sum(
+        not os.path.exists(os.path.join(os.path.dirname(p), RUN_PROVENANCE))
+        for p in glob.glob(os.path.join(workdir, "**", "results.json"), recursive=True))
+    parts = [f"`{c}` ({n} run{'s' * (n != 1)})" for c, n in sorted(counts.items())]
+    if unrecorded:
+        parts.append(f"{unrecorded} run{'s' * (unrecorded != 1)} from before runs recorded "
+                     "their commit (see the git history of this file)")
+    return ", ".join(parts) or "no finished runs"
+
+
 def provenance_block(prov: Mapping[str, str], seeds: Sequence[int]) -> str:
-    return (f"- command: `{prov['command']}`\n- commit: `{prov['commit']}`\n"
-            f"- hardware: {prov['hardware']}\n- seeds: {', '.join(map(str, seeds))}\n")
+    trained = f"- runs trained at: {prov['trained_at']}\n" if prov.get("trained_at") else ""
+    return (f"- command: `{prov['command']}`\n- commit: `{prov['commit']}` (this invocation)\n"
+            f"{trained}- hardware: {prov['hardware']}\n- seeds: {', '.join(map(str, seeds))}\n")
 
 
 def write_json(path: str, payload) -> None:

@@ -42,7 +42,7 @@ from PIL import Image  # noqa: E402
 
 from affectjax import metrics, tasks  # noqa: E402
 from affectjax.tasks import two_att_two_mt as task_lib  # noqa: E402
-from affectjax.train import load_results, run, sharding  # noqa: E402
+from affectjax.train import load_results, sharding  # noqa: E402
 from affectjax.train.checkpoint import load_model  # noqa: E402
 from affectjax.train.evaluation import collect_predictions  # noqa: E402
 from affectjax.train.task import DataContext  # noqa: E402
@@ -82,7 +82,7 @@ def train_stage(config, rundir: str, *, skip_done: bool) -> dict[str, float]:
     if skip_done and os.path.exists(os.path.join(rundir, "results.json")):
         logging.info("%s finished earlier; reusing its results", rundir)
         return dict(load_results(rundir)["final"])
-    result = run(tasks.build(config), config, rundir)
+    result = common.run_recorded(tasks.build(config), config, rundir)
     return dict(result.metrics)
 
 
@@ -396,17 +396,17 @@ def write_plots(config, rundir: str, outdir: str, prefix: str = "") -> list[str]
 # ---------------------------------------------------------------------------------------------
 
 
-def _summary(config, rows: dict, seeds: Sequence[int]) -> dict:
+def _summary(config, rows: dict, seeds: Sequence[int], workdir: str) -> dict:
     data = task_lib.face_data(config)
     return {"system": "two_att_two_mt", "data": data.source, "protocol": data.protocol,
             "classes": list(data.classes), "seeds": list(seeds), "rows": rows,
-            **results.provenance()}
+            **results.provenance(workdir)}
 
 
 def single(config, workdir: str) -> str:
     """Train the config's stage into ``workdir``; write its results.md and plots."""
     task = tasks.build(config)
-    result = run(task, config, workdir)
+    result = common.run_recorded(task, config, workdir)
     row = task_lib.ROWS[config.row]
     stage1 = None
     if config.stage == "categorical":
@@ -418,7 +418,7 @@ def single(config, workdir: str) -> str:
              "final_stage": config.stage, "dims": list(row.dims),
              "categorical": row.categorical, "final": [result.metrics],
              "stage1": stage1 or [], "rundirs": ["."]}
-    summary = _summary(config, {config.row: entry}, [config.seed])
+    summary = _summary(config, {config.row: entry}, [config.seed], workdir)
     names = write_plots(config, workdir, workdir)
     plots.learning_curves({config.row: workdir}, [config.early_stop.metric, "train/loss"],
                           os.path.join(workdir, "curves.png"))
@@ -437,7 +437,7 @@ def table(config, workdir: str, rows: Sequence[str], seeds: Sequence[int]) -> st
         raise SystemExit(f"unknown rows {unknown}; known: {ALL_ROWS}")
     os.makedirs(workdir, exist_ok=True)
     summary_rows = run_table(config, workdir, rows, seeds)
-    summary = _summary(config, summary_rows, seeds)
+    summary = _summary(config, summary_rows, seeds, workdir)
     names = []
     seed = seeds[0]
     for row, entry in summary_rows.items():

@@ -36,7 +36,9 @@ class _JsonStateIterator:
         self.iterator = iterator
 
     def get_state(self) -> bytes:
-        return json.dumps(self.iterator.get_state()).encode()
+        state = self.iterator.get_state()
+        # A stand-in for grain's DataLoaderIterator (see train/prefetch.py) holds its bytes.
+        return state if isinstance(state, bytes) else json.dumps(state).encode()
 
     def set_state(self, state: bytes) -> None:
         self.iterator.set_state(json.loads(state.decode()))

@@ -19,6 +19,7 @@ from affectjax.train import optim, outputs, sharding
 from affectjax.train.checkpoint import Checkpointer, load_init_from
 from affectjax.train.early_stop import EarlyStopping
 from affectjax.train.evaluation import device_part, evaluate
+from affectjax.train.prefetch import BatchPrefetcher
 from affectjax.train.schedule import Schedule
 from affectjax.train.state import TrainState
 from affectjax.train.step import make_train_step
@@ -153,7 +154,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     def save(which: str) -> None:
         check_finite()
         meta = {**trainer_meta, "early_stop": early.state_dict()}
-        ckpt.save(which, state, meta, iterators if which == "last" else None)
+        ckpt.save(which, state, meta, feeder.checkpoint_iterators() if which == "last" else None)
 
     def check_finite() -> None:
         bad = int(jax.device_get(state.nonfinite_step))
@@ -178,6 +179,9 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
             metrics["early_stop/best_step"] = early.best_step
         return metrics
 
+    # Started after the restore above: from here on only the prefetch thread draws batches.
+    feeder = BatchPrefetcher(iterators, lambda its: next_batch(its, mesh),
+                             config.train.prefetch_batches)
     timer = outputs.StepTimer()
     bar = outputs.progress_bar(schedule.total_steps, start, config.train.progress and primary)
     pending: list[dict] = []
@@ -192,7 +196,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     try:
         for step in range(start + 1, end + 1):
             with timer.data():
-                batch = next_batch(iterators, mesh)
+                batch = feeder.next()
             t0 = time.perf_counter()
             state, metrics = train_step(state, batch)
             if sync or not pending:
@@ -235,6 +239,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
             save("last")
         ckpt.wait()
     finally:
+        feeder.close()
         bar.close()
 
     final_state = state

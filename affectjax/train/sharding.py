@@ -109,6 +109,10 @@ def check_batch_divisible(stream: str, batch: Mapping[str, Any], mesh: Mesh) -> 
 def put_local_batch(batch: Any, mesh: Mesh) -> Any:
     """Per-process batch (numpy) -> global arrays sharded over the data axis."""
     sharding = batch_sharding(mesh)
+    if jax.process_count() == 1:
+        # The local batch is the global one: one device_put for the whole tree is cheaper than
+        # a call per leaf (~2x for a batch of small arrays, which is what MF steps wait on).
+        return jax.device_put(jax.tree.map(np.asarray, batch), sharding)
     return jax.tree.map(
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), batch)
 
