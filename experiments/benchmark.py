@@ -7,7 +7,9 @@ every row is also reported as a ratio to the first row. The step is timed on one
 blocking on each step, so the figure is the model's; the input pipeline is timed on its own
 and reported as its batches/s and as ``data_headroom`` = pipeline batches/s / steps/s (above 1,
 the pipeline keeps up; the fraction of a real run spent waiting for data is in the run's
-metrics.jsonl as ``time/data_wait_frac``).
+metrics.jsonl as ``time/data_wait_frac``). ``--loop_steps=N`` measures that fraction here:
+the real training loop runs N steps on the first device count without and with background
+prefetch (``train.prefetch_batches``), in this process.
 """
 
 import os
@@ -28,6 +30,7 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
 
 import json  # noqa: E402
 import resource  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import jax  # noqa: E402
@@ -35,7 +38,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from affectjax import tasks  # noqa: E402
-from affectjax.train import loop, sharding  # noqa: E402
+from affectjax.train import loop, run, sharding  # noqa: E402
 from affectjax.train.evaluation import device_part, padded_size_for, put_padded_batch  # noqa: E402
 from affectjax.train.schedule import Schedule  # noqa: E402
 from affectjax.train.step import make_train_step  # noqa: E402
@@ -47,6 +50,9 @@ _STEPS = flags.DEFINE_integer("steps", 20, "timed steps per device count")
 _WARMUP = flags.DEFINE_integer("warmup", 3, "untimed steps after compilation")
 _DATA_BATCHES = flags.DEFINE_integer("data_batches", 20, "batches read to time the pipeline")
 _EVAL_BATCHES = flags.DEFINE_integer("eval_batches", 5, "timed predict calls (0: skip eval)")
+_LOOP_STEPS = flags.DEFINE_integer(
+    "loop_steps", 0, "also run the real training loop this many steps, without and with "
+    "background prefetch, and report its data-wait fraction (0: skip)")
 _JSON = flags.DEFINE_string("json", None, "also write the rows to this JSON file")
 
 
@@ -129,6 +135,31 @@ def time_config(config, num_devices: int, steps: int, warmup: int, data_batches:
     }
 
 
+def time_loop(config, num_devices: int, steps: int, prefetch: int, workdir: str) -> dict:
+    """The real training loop for ``steps`` steps: its steps/s and data-wait fraction.
+
+    Unlike ``time_config`` (one fixed batch), every step here draws its batch from the task's
+    pipeline as training does, with ``train.prefetch_batches=prefetch``; no periodic eval or
+    checkpoint, one log line at the end (compile and first step excluded, as in training).
+    """
+    config = config.copy_and_resolve_references()
+    with config.unlocked():
+        config.mesh.num_devices = num_devices
+        t = config.train
+        t.prefetch_batches, t.total_steps, t.total_epochs = prefetch, steps, None
+        t.log_every_steps, t.progress = steps, False
+        t.eval_every_steps = t.eval_every_epochs = None
+        t.checkpoint_every_steps = t.checkpoint_every_epochs = None
+        config.early_stop.metric = None
+        config.init_from.path = None
+    run(tasks.build(config), config, workdir)
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        last = [json.loads(line) for line in f][-1]
+    return {"task": config.task, "devices": num_devices, "prefetch": prefetch, "steps": steps,
+            "loop_steps_per_s": last["time/steps_per_sec"],
+            "data_wait_frac": last["time/data_wait_frac"]}
+
+
 def _print_table(rows: list[dict]) -> None:
     base = rows[0]
     width = max(len("task"), *(len(r["task"]) for r in rows))
@@ -159,9 +190,24 @@ def main(argv) -> None:
         rows.append(time_config(config, n, _STEPS.value, _WARMUP.value, _DATA_BATCHES.value,
                                 _EVAL_BATCHES.value))
     _print_table(rows)
+    loops = []
+    if _LOOP_STEPS.value:
+        # The same loop without and with background prefetch, in this process, on the first
+        # device count: the data-wait fraction a real run sees, and what prefetch buys.
+        n = int(_DEVICES.value[0])
+        with tempfile.TemporaryDirectory() as tmp:
+            for prefetch in (0, config.train.prefetch_batches or 2):
+                loops.append(time_loop(config, n, _LOOP_STEPS.value, prefetch,
+                                       os.path.join(tmp, f"prefetch_{prefetch}")))
+        base = loops[0]["loop_steps_per_s"]
+        for r in loops:
+            print(f"training loop, {r['devices']} dev, prefetch_batches={r['prefetch']}: "
+                  f"{r['loop_steps_per_s']:.1f} steps/s ({r['loop_steps_per_s'] / base:.2f}x), "
+                  f"data wait {100 * r['data_wait_frac']:.1f} % of {r['steps']} steps")
     if _JSON.value:
         with open(_JSON.value, "w") as f:
-            json.dump(rows, f, indent=2)
+            # Step rows, then the loop rows (marked by their "prefetch" key).
+            json.dump(rows + loops, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -23,3 +23,11 @@ def test_eval_timing_can_be_switched_off():
     row = benchmark.time_config(toy.get_config(), 1, steps=1, warmup=0, data_batches=1,
                                 eval_batches=0)
     assert "eval_rows_per_s" not in row and row["steps_per_s"] > 0
+
+
+def test_training_loop_reports_its_data_wait_with_and_without_prefetch(tmp_path):
+    rows = [benchmark.time_loop(toy.get_config(), 1, steps=6, prefetch=p,
+                                workdir=str(tmp_path / str(p))) for p in (0, 2)]
+    assert [r["prefetch"] for r in rows] == [0, 2]
+    for r in rows:
+        assert r["steps"] == 6 and r["loop_steps_per_s"] > 0 and 0 <= r["data_wait_frac"] < 1
