@@ -23,12 +23,15 @@ def test_shift_checks_oracle_check_and_labels(tmp_path):
         _write(tmp_path, task, task, {"source_only": [so, so], "oracle": [0.7, 0.7],
                                       "emo_dna": [so + 0.05, so + 0.05],
                                       "emo_dna-spec_loss": [1 / 7, 1 / 7]})
-    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.32], "oracle": [0.2, 0.2]})
+    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.32], "oracle": [0.2, 0.2],
+                                          "oracle-target_only": [0.4, 0.4]})
     text = emo_dna.report(str(tmp_path))
     assert "source-only UAR s0 − s100: 40.0 points" in text
     assert "Spearman ρ(shift, source-only UAR): -1.00" in text
-    assert "- emodb_m2f: oracle ≥ source-only: NO" in text
-    assert "- synth_s0: oracle ≥ source-only: yes" in text
+    both, target_only = emo_dna.row_label("oracle"), emo_dna.row_label("oracle-target_only")
+    assert f"- emodb_m2f: {both} ≥ source-only: NO" in text
+    assert f"- emodb_m2f: {target_only} ≥ source-only: yes" in text
+    assert f"- synth_s0: {both} ≥ source-only: yes" in text
     assert "EMO-DNA §4 loss as specified (w_pl 1, no L_div)" in text
     header = next(line for line in text.splitlines() if line.startswith("| method"))
     assert header.split("|")[2].strip() == "synth_s0" and "emodb_m2f" in header

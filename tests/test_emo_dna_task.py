@@ -68,16 +68,31 @@ def test_rows_set_only_weights_and_switches():
         emo_config.get_config("size=tiny,method=dann,ablate=no_dec")
 
 
-def test_oracle_folds_are_speaker_independent(cache_dir):
+@pytest.mark.parametrize("with_source", [True, False])
+def test_oracle_folds_are_speaker_independent(cache_dir, with_source):
     config = tiny(cache_dir)
     data = cross_corpus.load_task(config.data)
     seen_test = set()
     for fold in range(2):
-        split = uda_ser.oracle_split(data, folds=2, fold=fold)
+        split = uda_ser.oracle_split(data, folds=2, fold=fold, with_source=with_source)
         train_spk, test_spk = set(split.source.speakers), set(split.target.speakers)
         assert train_spk and test_spk and not train_spk & test_spk
+        # The source's speakers join the training side exactly when asked for.
+        assert (set(data.source.speakers) <= train_spk) == with_source
+        n_train = (~uda_ser.oracle_test_mask(data.target.speakers, 2, fold)).sum()
+        assert len(split.source.labels) == n_train + with_source * len(data.source.labels)
         seen_test |= test_spk
     assert seen_test == set(data.target.speakers)
+
+
+def test_oracle_rows_set_with_source():
+    assert emo_config.get_config("size=tiny,method=oracle").oracle.with_source
+    target_only = emo_config.get_config("size=tiny,method=oracle,ablate=target_only")
+    assert not target_only.oracle.with_source and target_only.loss.w_dec == 0.0
+    with pytest.raises(ValueError, match="oracle's variants"):
+        emo_config.get_config("size=tiny,method=oracle,ablate=no_dec")
+    with pytest.raises(ValueError, match="ablate='target_only': expected one of"):
+        emo_config.get_config("size=tiny,method=dann,ablate=target_only")
 
 
 def test_oracle_predictions_come_back_in_target_order_with_speakers(cache_dir, tmp_path,

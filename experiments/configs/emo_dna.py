@@ -13,7 +13,8 @@ Arguments (``:key=value,...``):
   ``emodb2jtalk``, ``jtalk2emodb``, ``E2C`` ... ``N2C`` (real corpora under ``data.data_dir``,
   default ``$AFFECTJAX_DATA``).
 - ``method``: source_only | dann | dan | emo_dna | oracle; ``ablate``: none | no_dec | no_cor |
-  single_encoder | fixed_thr | no_pl | no_cla | no_glob | glob_dann; ``seed``.
+  single_encoder | fixed_thr | no_pl | no_cla | no_glob | glob_dann (EMO-DNA), target_only
+  (oracle trained on the target folds alone); ``seed``.
 
 No hyper-parameter here was chosen on real target labels. Loss weights are the spec's §4
 defaults except two, chosen on the synthetic dev task ``synth_s50`` (seed 0, 800 steps; the
@@ -70,7 +71,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.pseudo = ml_collections.ConfigDict(dict(
         kind="freematch", ema=0.999, fixed_threshold=0.95, warmup_frac=0.1))
     c.align = ml_collections.ConfigDict(dict(centroid_momentum=0.7))
-    c.oracle = ml_collections.ConfigDict(dict(folds=5, fold=a.fold))
+    # with_source: the oracle also trains on the labelled source (set by the row; see uda_ser).
+    c.oracle = ml_collections.ConfigDict(dict(folds=5, fold=a.fold, with_source=True))
     c.eval = ml_collections.ConfigDict(dict(batch_size=256))
 
     # [related-code: TIM-Net_SER] Adam(1e-3, b=(0.93, 0.98)), constant lr, no decay.
