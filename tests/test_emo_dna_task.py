@@ -85,6 +85,15 @@ def test_oracle_folds_are_speaker_independent(cache_dir, with_source):
     assert seen_test == set(data.target.speakers)
 
 
+def test_too_many_oracle_folds_name_the_fix():
+    speakers = np.array(["a", "a", "b", "c"])
+    with pytest.raises(ValueError, match=r"3 target speakers cannot make 5 folds; set "
+                                         r"--config.oracle.folds=3"):
+        uda_ser.oracle_test_mask(speakers, folds=5, fold=0)
+    assert uda_ser.oracle_test_mask(speakers, folds=3, fold=1).tolist() == [False, False, True,
+                                                                            False]
+
+
 def test_oracle_rows_set_with_source():
     assert emo_config.get_config("size=tiny,method=oracle").oracle.with_source
     target_only = emo_config.get_config("size=tiny,method=oracle,ablate=target_only")

@@ -95,7 +95,9 @@ def oracle_test_mask(speakers: np.ndarray, folds: int, fold: int) -> np.ndarray:
     """Which utterances (by their ``speakers``) fold ``fold`` of ``folds`` holds out."""
     unique = np.unique(speakers)
     if len(unique) < folds:
-        raise ValueError(f"oracle: {len(unique)} target speakers cannot make {folds} folds")
+        raise ValueError(f"oracle: {len(unique)} target speakers cannot make {folds} folds; "
+                         f"set --config.oracle.folds={len(unique)} (leave one speaker out) or "
+                         "fewer")
     return np.isin(speakers, unique[fold::folds])
 
 
