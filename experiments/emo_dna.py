@@ -139,22 +139,27 @@ def bootstrap_uar_gain(a: list[dict], b: list[dict], rounds: int = 1000, seed: i
     return np.percentile(gains, [2.5, 97.5])
 
 
-def per_speaker_uar(rows: list[str], runs: dict) -> tuple[list[str], list[list[str]]]:
-    """Target UAR (%) of each row on each target speaker, mean over seeds, and the speakers.
+def per_speaker_uar(rows: list[str], runs: dict) -> dict:
+    """Target UAR of each row on each target speaker, mean over seeds.
 
     A pooled UAR can hide that a few speakers are at chance for every method (or only for
-    one); this table shows which (e.g. why an oracle trained on fewer speakers scores lower).
+    one); this shows which (e.g. why an oracle trained on fewer speakers scores lower).
+    Returns ``{"speakers": [...], "uar": {row: [one value per speaker]}}``.
     """
     speakers = sorted(set(np.concatenate([r["speaker"] for row in rows for r in runs[row]])))
-    lines = []
-    for row in rows:
-        cells = [row_label(row)]
-        for spk in speakers:
-            per_seed = [metrics.uar(r["y_true"][r["speaker"] == spk],
-                                    r["y_pred"][r["speaker"] == spk]) for r in runs[row]]
-            cells.append(f"{100 * np.mean(per_seed):.1f}")
-        lines.append(cells)
-    return speakers, lines
+    return {"speakers": [str(s) for s in speakers],
+            "uar": {row: [float(np.mean([metrics.uar(r["y_true"][r["speaker"] == spk],
+                                                     r["y_pred"][r["speaker"] == spk])
+                                         for r in runs[row]])) for spk in speakers]
+                    for row in rows}}
+
+
+def speaker_table(by_speaker: dict) -> str:
+    """The markdown table of :func:`per_speaker_uar` (UAR in %)."""
+    return results.markdown_table(
+        ["method", *by_speaker["speakers"]],
+        [[row_label(row), *(f"{100 * u:.1f}" for u in uars)]
+         for row, uars in by_speaker["uar"].items()])
 
 
 def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: dict) -> None:
@@ -173,7 +178,7 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
                       results.format_mean_std(wars, 100), gain])
         summary["rows"][row] = {"uar": uars, "war": wars}
     n_target = len(runs[rows[0]][0]["y_true"])
-    speakers, by_speaker = per_speaker_uar(rows, runs)
+    summary["by_speaker"] = per_speaker_uar(rows, runs)
     prov = results.provenance(workdir)
     text = (
         f"# EMO-DNA: {config.data.task}\n\n"
@@ -186,7 +191,7 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
         + results.markdown_table(["method", "UAR", "WAR", "UAR gain vs source-only"], table)
         + "\n\n## Per target speaker\n\nUAR in % on each target speaker's utterances, mean "
           "over seeds (for the oracle, each speaker is scored by the fold that held it out).\n\n"
-        + results.markdown_table(["method", *speakers], by_speaker)
+        + speaker_table(summary["by_speaker"])
         + "\n\n" + results.provenance_block(prov, seeds)
         + "- plots: `curves.png` (target UAR and loss by step), `confusion_<row>.png`, "
           "`features.png` (PCA of emotion and corpus features)\n")
@@ -276,6 +281,13 @@ def report(runs_dir: str) -> str:
             misses = [b for b in ("source_only", "dann", "dan") if b in r and b not in beats]
             text.append(f"- {t}: EMO-DNA mean UAR beats {', '.join(beats) or 'none'}"
                         + (f"; does not beat {', '.join(misses)}" if misses else ""))
+    with_speakers = [t for t in order if "by_speaker" in summaries[t]]
+    if with_speakers:
+        text += ["", "## UAR per target speaker", "",
+                 "In %, mean over seeds; for the oracles, each speaker is scored by the fold that "
+                 "held it out."]
+        for t in with_speakers:
+            text += ["", f"### {t}", "", speaker_table(summaries[t]["by_speaker"])]
     text += ["", "## Provenance", ""]
     for t in order:
         s = summaries[t]

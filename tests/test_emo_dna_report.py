@@ -49,3 +49,15 @@ def test_a_task_run_twice_gets_one_column_per_directory(tmp_path):
 def test_no_summaries_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="no summary.json"):
         emo_dna.report(str(tmp_path))
+
+
+def test_per_speaker_tables_follow_the_main_table(tmp_path):
+    _write(tmp_path, "s0", "synth_s0", {"source_only": [0.5, 0.5]})
+    summary = json.loads((tmp_path / "s0" / "summary.json").read_text())
+    summary["by_speaker"] = {"speakers": ["spk1", "spk2"], "uar": {"source_only": [0.3, 0.7]}}
+    (tmp_path / "s0" / "summary.json").write_text(json.dumps(summary))
+    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no speakers
+    text = emo_dna.report(str(tmp_path))
+    section = text[text.index("## UAR per target speaker"):text.index("## Provenance")]
+    assert "### synth_s0" in section and "### emodb_m2f" not in section
+    assert "| source-only | 30.0 | 70.0 |" in section

@@ -117,16 +117,17 @@ def test_oracle_predictions_come_back_in_target_order_with_speakers(cache_dir, t
     np.testing.assert_array_equal(oracle["speaker"], target.speakers)
     saved = np.load(tmp_path / "oracle" / "seed_0_target_predictions.npz")
     np.testing.assert_array_equal(saved["speaker"], target.speakers)
-    speakers, lines = emo_dna.per_speaker_uar(["oracle"], {"oracle": [oracle]})
-    assert speakers == sorted(set(target.speakers)) and len(lines[0]) == 1 + len(speakers)
+    by_speaker = emo_dna.per_speaker_uar(["oracle"], {"oracle": [oracle]})
+    assert by_speaker["speakers"] == sorted(set(target.speakers))
+    assert len(by_speaker["uar"]["oracle"]) == len(by_speaker["speakers"])
 
 
 def test_per_speaker_uar_scores_each_speaker_separately():
     run = {"y_true": np.array([0, 1, 0, 1]), "y_pred": np.array([0, 1, 1, 1]),
            "speaker": np.array(["a", "a", "b", "b"])}
-    speakers, lines = emo_dna.per_speaker_uar(["source_only"], {"source_only": [run, run]})
-    assert speakers == ["a", "b"]
-    assert lines == [["source-only", "100.0", "50.0"]]
+    by_speaker = emo_dna.per_speaker_uar(["source_only"], {"source_only": [run, run]})
+    assert by_speaker == {"speakers": ["a", "b"], "uar": {"source_only": [1.0, 0.5]}}
+    assert "| source-only | 100.0 | 50.0 |" in emo_dna.speaker_table(by_speaker)
 
 
 def test_tiny_run_logs_every_term_and_resumes(cache_dir, tmp_path):
