@@ -119,7 +119,7 @@ def trained_at(workdir: str) -> str:
     parts = [f"`{c}` ({n} run{'s' * (n != 1)})" for c, n in sorted(counts.items())]
     if unrecorded:
         parts.append(f"{unrecorded} run{'s' * (unrecorded != 1)} from before runs recorded "
-                     "their commit (see the git history of this file)")
+                     "their commit")
     return ", ".join(parts) or "no finished runs"
 
 
