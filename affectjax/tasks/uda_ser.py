@@ -17,10 +17,9 @@ cover both corpora [our choice]; ``source_only`` and ``oracle`` forward the labe
 alone, so they see no target audio at all.
 
 The oracle (spec §8: target-supervised, speaker-independent 5-fold CV on the target) trains on
-the labelled source *and* the target's other speaker folds [our choice], so it has everything
-source-only has plus target labels and is an upper reference by construction; trained on the
-target folds alone (``oracle-target_only``) it has fewer speakers than source-only, and on an
-unshifted task (``synth_s0``) it scored below source-only (results/emo_dna.md).
+the labelled source *and* the target's other speaker folds [our choice]: it sees everything
+source-only sees plus target labels. ``oracle-target_only`` trains on the target folds alone.
+On the unshifted ``synth_s0`` both still scored below source-only (results/emo_dna.md).
 """
 
 from __future__ import annotations
