@@ -180,8 +180,10 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
         return metrics
 
     # Started after the restore above: from here on only the prefetch thread draws batches.
-    feeder = BatchPrefetcher(iterators, lambda its: next_batch(its, mesh),
-                             config.train.prefetch_batches)
+    depth = config.train.prefetch_batches
+    if depth is None:
+        depth = 0 if jax.devices()[0].platform == "cpu" else 2
+    feeder = BatchPrefetcher(iterators, lambda its: next_batch(its, mesh), depth)
     timer = outputs.StepTimer()
     bar = outputs.progress_bar(schedule.total_steps, start, config.train.progress and primary)
     pending: list[dict] = []
