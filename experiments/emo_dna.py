@@ -162,6 +162,38 @@ def speaker_table(by_speaker: dict) -> str:
          for row, uars in by_speaker["uar"].items()])
 
 
+def uar_by_step(workdir: str, rows: list[str], seeds: list[int]) -> dict:
+    """Target UAR at each eval step, mean over seeds, of every non-oracle row (from metrics.jsonl).
+
+    The tables report the last step (no model selection on target labels); this shows whether
+    a row had plateaued there, was still rising (under-trained) or had peaked earlier.
+    Returns ``{row: {"steps": [...], "uar": [...]}}`` over the steps every seed logged.
+    """
+    out = {}
+    for row in rows:
+        if is_oracle(row):  # one run per fold, each on part of the target: no single curve
+            continue
+        per_seed = []
+        for seed in seeds:
+            logged = plots.read_metrics(os.path.join(workdir, row, f"seed_{seed}"))
+            # A resumed run logs the steps after its checkpoint again; the later entry wins.
+            per_seed.append({r["step"]: r["target/uar"] for r in logged if "target/uar" in r})
+        steps = sorted(set.intersection(*(set(p) for p in per_seed)))
+        out[row] = {"steps": steps,
+                    "uar": [float(np.mean([p[step] for p in per_seed])) for step in steps]}
+    return out
+
+
+def by_step_table(by_step: dict) -> str:
+    """The markdown table of :func:`uar_by_step` (UAR in %; '–' where a row has no such step)."""
+    steps = sorted({step for r in by_step.values() for step in r["steps"]})
+    lines = []
+    for row, r in by_step.items():
+        at = dict(zip(r["steps"], r["uar"]))
+        lines.append([row_label(row), *(f"{100 * at[s]:.1f}" if s in at else "–" for s in steps)])
+    return results.markdown_table(["method", *(f"step {s}" for s in steps)], lines)
+
+
 def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: dict) -> None:
     classes = runs[rows[0]][0]["classes"]
     k = len(classes)
@@ -179,6 +211,7 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
         summary["rows"][row] = {"uar": uars, "war": wars}
     n_target = len(runs[rows[0]][0]["y_true"])
     summary["by_speaker"] = per_speaker_uar(rows, runs)
+    summary["by_step"] = uar_by_step(workdir, rows, seeds)
     prov = results.provenance(workdir)
     text = (
         f"# EMO-DNA: {config.data.task}\n\n"
@@ -192,7 +225,10 @@ def write_report(workdir: str, config, rows: list[str], seeds: list[int], runs: 
         + "\n\n## Per target speaker\n\nUAR in % on each target speaker's utterances, mean "
           "over seeds (for the oracle, each speaker is scored by the fold that held it out).\n\n"
         + speaker_table(summary["by_speaker"])
-        + "\n\n" + results.provenance_block(prov, seeds)
+        + "\n\n## Target UAR during training\n\nAt each eval step, in %, mean over seeds "
+          "(the tables above are the last step).\n\n"
+        + by_step_table(summary["by_step"])
+        + "\n\n## Provenance\n\n" + results.provenance_block(prov, seeds)
         + "- plots: `curves.png` (target UAR and loss by step), `confusion_<row>.png`, "
           "`features.png` (PCA of emotion and corpus features)\n")
     with open(os.path.join(workdir, "results.md"), "w") as f:
@@ -288,6 +324,14 @@ def report(runs_dir: str) -> str:
                  "held it out."]
         for t in with_speakers:
             text += ["", f"### {t}", "", speaker_table(summaries[t]["by_speaker"])]
+    with_steps = [t for t in order if summaries[t].get("by_step")]
+    if with_steps:
+        text += ["", "## Target UAR during training", "",
+                 "In % at each eval step, mean over seeds; the tables above are the last step. "
+                 "A row still rising at the end was under-trained; one that peaked earlier "
+                 "drifted (no row is stopped early: that would need target labels)."]
+        for t in with_steps:
+            text += ["", f"### {t}", "", by_step_table(summaries[t]["by_step"])]
     text += ["", "## Provenance", ""]
     for t in order:
         s = summaries[t]

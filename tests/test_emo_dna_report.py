@@ -61,3 +61,15 @@ def test_per_speaker_tables_follow_the_main_table(tmp_path):
     section = text[text.index("## UAR per target speaker"):text.index("## Provenance")]
     assert "### synth_s0" in section and "### emodb_m2f" not in section
     assert "| source-only | 30.0 | 70.0 |" in section
+
+
+def test_uar_by_step_tables_only_for_tasks_that_logged_them(tmp_path):
+    _write(tmp_path, "s50", "synth_s50", {"source_only": [0.5, 0.5]})
+    summary = json.loads((tmp_path / "s50" / "summary.json").read_text())
+    summary["by_step"] = {"source_only": {"steps": [200, 400], "uar": [0.25, 0.2]}}
+    (tmp_path / "s50" / "summary.json").write_text(json.dumps(summary))
+    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no curve
+    text = emo_dna.report(str(tmp_path))
+    section = text[text.index("## Target UAR during training"):text.index("## Provenance")]
+    assert "### synth_s50" in section and "### emodb_m2f" not in section
+    assert "| source-only | 25.0 | 20.0 |" in section

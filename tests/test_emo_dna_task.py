@@ -170,3 +170,20 @@ def test_real_corpus_tasks_load_from_their_layouts(tmp_path, name):
     if name == "emodb2jtalk":
         assert set(data.classes) == {"anger", "happiness", "neutral", "sadness"}
         assert all(s.startswith("jtalk_emotion:") for s in data.target.speakers)
+
+
+def test_uar_by_step_means_seeds_keeps_the_later_entry_and_skips_oracles(tmp_path):
+    logs = {0: [{"step": 5, "target/uar": 0.2}, {"step": 10, "target/uar": 0.4},
+                {"step": 10, "target/uar": 0.5},  # resumed after step 5: step 10 again
+                {"step": 15, "train/loss": 1.0}],
+            1: [{"step": 5, "target/uar": 0.4}, {"step": 10, "target/uar": 0.7}]}
+    for seed, records in logs.items():
+        d = tmp_path / "source_only" / f"seed_{seed}"
+        d.mkdir(parents=True)
+        (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    by_step = emo_dna.uar_by_step(str(tmp_path), ["source_only", "oracle"], [0, 1])
+    assert by_step == {"source_only": {"steps": [5, 10], "uar": [pytest.approx(0.3),
+                                                                  pytest.approx(0.6)]}}
+    table = emo_dna.by_step_table(by_step | {"dan": {"steps": [10], "uar": [0.25]}})
+    assert "| method | step 5 | step 10 |" in table
+    assert "| source-only | 30.0 | 60.0 |" in table and "| DAN (MK-MMD) | – | 25.0 |" in table
