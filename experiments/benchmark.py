@@ -9,7 +9,8 @@ and reported as its batches/s and as ``data_headroom`` = pipeline batches/s / st
 the pipeline keeps up; the fraction of a real run spent waiting for data is in the run's
 metrics.jsonl as ``time/data_wait_frac``). ``--loop_steps=N`` measures that fraction here:
 the real training loop runs N steps on the first device count without and with background
-prefetch (``train.prefetch_batches``), in this process.
+prefetch (``train.prefetch_batches``), in this process; ``--loop_steps_per_call=K`` adds a run
+with K steps per device call (``train.steps_per_call``).
 """
 
 import os
@@ -53,6 +54,9 @@ _EVAL_BATCHES = flags.DEFINE_integer("eval_batches", 5, "timed predict calls (0:
 _LOOP_STEPS = flags.DEFINE_integer(
     "loop_steps", 0, "also run the real training loop this many steps, without and with "
     "background prefetch, and report its data-wait fraction (0: skip)")
+_LOOP_PER_CALL = flags.DEFINE_integer(
+    "loop_steps_per_call", 1, "with --loop_steps: also run the loop (without prefetch) with "
+    "this many steps per device call (train.steps_per_call; 1: skip)")
 _JSON = flags.DEFINE_string("json", None, "also write the rows to this JSON file")
 
 
@@ -135,11 +139,13 @@ def time_config(config, num_devices: int, steps: int, warmup: int, data_batches:
     }
 
 
-def time_loop(config, num_devices: int, steps: int, prefetch: int, workdir: str) -> dict:
+def time_loop(config, num_devices: int, steps: int, prefetch: int, workdir: str,
+              steps_per_call: int = 1) -> dict:
     """The real training loop for ``steps`` steps: its steps/s and data-wait fraction.
 
     Unlike ``time_config`` (one fixed batch), every step here draws its batch from the task's
-    pipeline as training does, with ``train.prefetch_batches=prefetch``; no periodic eval or
+    pipeline as training does, with ``train.prefetch_batches=prefetch`` and
+    ``train.steps_per_call=steps_per_call``; no periodic eval or
     checkpoint, one log line at the end (compile and first step excluded, as in training).
     """
     config = config.copy_and_resolve_references()
@@ -147,6 +153,7 @@ def time_loop(config, num_devices: int, steps: int, prefetch: int, workdir: str)
         config.mesh.num_devices = num_devices
         t = config.train
         t.prefetch_batches, t.total_steps, t.total_epochs = prefetch, steps, None
+        t.steps_per_call = steps_per_call
         t.log_every_steps, t.progress = steps, False
         t.eval_every_steps = t.eval_every_epochs = None
         t.checkpoint_every_steps = t.checkpoint_every_epochs = None
@@ -155,8 +162,8 @@ def time_loop(config, num_devices: int, steps: int, prefetch: int, workdir: str)
     run(tasks.build(config), config, workdir)
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
         last = [json.loads(line) for line in f][-1]
-    return {"task": config.task, "devices": num_devices, "prefetch": prefetch, "steps": steps,
-            "loop_steps_per_s": last["time/steps_per_sec"],
+    return {"task": config.task, "devices": num_devices, "prefetch": prefetch,
+            "steps_per_call": steps_per_call, "steps": steps, "loop_steps_per_s": last["time/steps_per_sec"],
             "data_wait_frac": last["time/data_wait_frac"]}
 
 
@@ -196,12 +203,17 @@ def main(argv) -> None:
         # device count: the data-wait fraction a real run sees, and what prefetch buys.
         n = int(_DEVICES.value[0])
         with tempfile.TemporaryDirectory() as tmp:
-            for prefetch in (0, config.train.prefetch_batches or 2):
+            variants = [(0, 1), (config.train.prefetch_batches or 2, 1)]
+            if _LOOP_PER_CALL.value > 1:
+                variants.append((0, _LOOP_PER_CALL.value))
+            for prefetch, per_call in variants:
                 loops.append(time_loop(config, n, _LOOP_STEPS.value, prefetch,
-                                       os.path.join(tmp, f"prefetch_{prefetch}")))
+                                       os.path.join(tmp, f"prefetch_{prefetch}_call_{per_call}"),
+                                       per_call))
         base = loops[0]["loop_steps_per_s"]
         for r in loops:
-            print(f"training loop, {r['devices']} dev, prefetch_batches={r['prefetch']}: "
+            print(f"training loop, {r['devices']} dev, prefetch_batches={r['prefetch']}, "
+                  f"steps_per_call={r['steps_per_call']}: "
                   f"{r['loop_steps_per_s']:.1f} steps/s ({r['loop_steps_per_s'] / base:.2f}x), "
                   f"data wait {100 * r['data_wait_frac']:.1f} % of {r['steps']} steps")
     if _JSON.value:

@@ -31,3 +31,9 @@ def test_training_loop_reports_its_data_wait_with_and_without_prefetch(tmp_path)
     assert [r["prefetch"] for r in rows] == [0, 2]
     for r in rows:
         assert r["steps"] == 6 and r["loop_steps_per_s"] > 0 and 0 <= r["data_wait_frac"] < 1
+
+
+def test_training_loop_with_several_steps_per_call(tmp_path):
+    row = benchmark.time_loop(toy.get_config(), 1, steps=8, prefetch=0, workdir=str(tmp_path),
+                              steps_per_call=4)
+    assert row["steps_per_call"] == 4 and row["steps"] == 8 and row["loop_steps_per_s"] > 0

@@ -22,7 +22,7 @@ from affectjax.train.evaluation import device_part, evaluate
 from affectjax.train.prefetch import BatchPrefetcher
 from affectjax.train.schedule import Schedule
 from affectjax.train.state import TrainState
-from affectjax.train.step import make_train_step
+from affectjax.train.step import make_multi_step, make_train_step
 from affectjax.train.task import DataContext, Task
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def peek(iterators: dict[str, Any]) -> dict[str, Any]:
     return first
 
 
-def next_batch(iterators: dict[str, Any], mesh) -> dict[str, Any]:
+def _draw(iterators: dict[str, Any]) -> dict[str, Any]:
     local = {}
     for name, it in iterators.items():
         try:
@@ -74,13 +74,35 @@ def next_batch(iterators: dict[str, Any], mesh) -> dict[str, Any]:
         except StopIteration:
             raise RuntimeError(f"training stream {name!r} ended; training streams must be "
                                "infinite (repeat the dataset)") from None
-    return sharding.put_local_batch(local, mesh)
+    return local
+
+
+def next_batch(iterators: dict[str, Any], mesh, steps: int | None = None) -> dict[str, Any]:
+    """The next global batch of every stream; ``steps=n``: the next n, stacked on a new axis 0."""
+    if steps is None:
+        return sharding.put_local_batch(_draw(iterators), mesh)
+    drawn = [_draw(iterators) for _ in range(steps)]
+    return sharding.put_local_batch(jax.tree.map(lambda *xs: np.stack(xs), *drawn), mesh,
+                                    stacked=True)
 
 
 def _host_scalars(metrics: list[dict]) -> dict[str, float]:
-    """Mean of each scalar metric over the steps since the last log line."""
+    """Mean of each scalar metric over the steps since the last log line.
+
+    Each entry is one call's metrics: scalars, or one value per step of a multi-step call.
+    """
     fetched = jax.device_get(metrics)
-    return {f"train/{k}": float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
+    return {f"train/{k}": float(np.mean(np.concatenate([np.ravel(m[k]) for m in fetched])))
+            for k in fetched[0]}
+
+
+def call_sizes(schedule: Schedule, start: int, end: int, steps_per_call: int):
+    """Steps run by each call into the device, from ``start`` to ``end`` (see Schedule.next_call)."""
+    step = start
+    while step < end:
+        n = schedule.next_call(step, steps_per_call, end)
+        yield n
+        step += n
 
 
 def init_train_state(task: Task, config, example, mesh, schedule_steps: int, steps_per_epoch):
@@ -143,7 +165,12 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     if int(jax.device_get(state.nonfinite_step)) >= 0:
         raise NonFiniteError(int(jax.device_get(state.nonfinite_step)), ckpt.latest_path())
 
-    train_step = jax.jit(make_train_step(task, tx), donate_argnums=(0,),
+    per_call = config.train.steps_per_call
+    if per_call < 1:
+        raise ValueError(f"train.steps_per_call={per_call}: must be ≥ 1")
+    # One jitted function per call size; a multi-step call scans over stacked batches.
+    train_call = jax.jit(make_train_step(task, tx) if per_call == 1 else make_multi_step(task, tx),
+                         donate_argnums=(0,),
                          out_shardings=(state_sharding, sharding.replicated(mesh)))
     predict = jax.jit(task.predict)
     eval_sets = task.eval_data(ctx)
@@ -183,35 +210,43 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     depth = config.train.prefetch_batches
     if depth is None:
         depth = 0 if jax.devices()[0].platform == "cpu" else 2
-    feeder = BatchPrefetcher(iterators, lambda its: next_batch(its, mesh), depth)
+    # A run that early-stopped but died before writing results.json resumes straight to the
+    # end: training on would change the result an uninterrupted run reported.
+    end = start if resumed is not None and early.should_stop else schedule.total_steps
+    if end < schedule.total_steps:
+        log.info("resumed an early-stopped run at step %d: not training further", start)
+    # The feeder makes each call's batches in the plan's order (the prefetch thread included).
+    plan = call_sizes(schedule, start, end, per_call)
+
+    def make_call(its):
+        n = next(plan)
+        return n, next_batch(its, mesh, None if per_call == 1 else n)
+
+    feeder = BatchPrefetcher(iterators, make_call, depth)
     timer = outputs.StepTimer()
     bar = outputs.progress_bar(schedule.total_steps, start, config.train.progress and primary)
     pending: list[dict] = []
     last_saved = start if resumed is not None else None
     step = start
     t_first = None
-    # A run that early-stopped but died before writing results.json resumes straight to the
-    # end: training on would change the result an uninterrupted run reported.
-    end = start if resumed is not None and early.should_stop else schedule.total_steps
-    if end < schedule.total_steps:
-        log.info("resumed an early-stopped run at step %d: not training further", start)
     try:
-        for step in range(start + 1, end + 1):
+        while step < end:
             with timer.data():
-                batch = feeder.next()
+                n, batch = feeder.next()
             t0 = time.perf_counter()
-            state, metrics = train_step(state, batch)
+            state, metrics = train_call(state, batch)
             if sync or not pending:
                 jax.block_until_ready(metrics)
             else:  # keep one step in flight: the host prepares the next batch meanwhile
                 jax.block_until_ready(pending[-1])
             if t_first is None:
-                t_first = time.perf_counter() - t0  # compile + first step; kept out of rates
+                t_first = time.perf_counter() - t0  # compile + first call; kept out of rates
                 timer.reset()
             else:
-                timer.steps += 1
+                timer.steps += n
+            step += n
             pending.append(metrics)
-            bar.update(1)
+            bar.update(n)
             if sync:
                 check_finite()
 
@@ -220,7 +255,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
                 check_finite()
                 logged.update(_host_scalars(pending))
                 logged.update(timer.summary(examples_per_step))
-                if t_first is not None and step == start + 1 or not timer.steps:
+                if t_first is not None and step == start + n or not timer.steps:
                     logged["time/first_step_s"] = t_first
                 pending, _ = [], timer.reset()
                 bar.set_postfix(loss=f"{logged['train/loss']:.4g}",

@@ -51,8 +51,10 @@ def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec())
 
 
-def batch_sharding(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+def batch_sharding(mesh: Mesh, stacked: bool = False) -> NamedSharding:
+    """Examples split over the data axis; ``stacked`` batches (steps, batch, ...) on axis 1."""
+    return NamedSharding(mesh, PartitionSpec(None, DATA_AXIS) if stacked
+                         else PartitionSpec(DATA_AXIS))
 
 
 def param_shardings(mesh: Mesh, tree: Any, rules) -> Any:
@@ -106,9 +108,10 @@ def check_batch_divisible(stream: str, batch: Mapping[str, Any], mesh: Mesh) -> 
     return global_size
 
 
-def put_local_batch(batch: Any, mesh: Mesh) -> Any:
-    """Per-process batch (numpy) -> global arrays sharded over the data axis."""
-    sharding = batch_sharding(mesh)
+def put_local_batch(batch: Any, mesh: Mesh, stacked: bool = False) -> Any:
+    """Per-process batch (numpy) -> global arrays sharded over the data axis (axis 1 if
+    ``stacked``: several steps' batches, one per leading index)."""
+    sharding = batch_sharding(mesh, stacked)
     if jax.process_count() == 1:
         # The local batch is the global one: one device_put for the whole tree is cheaper than
         # a call per leaf (~2x for a batch of small arrays, which is what MF steps wait on).

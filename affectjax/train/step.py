@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -40,3 +41,13 @@ def make_train_step(task: Task, tx: optax.GradientTransformation) -> Callable:
         return new_state, metrics
 
     return step
+
+
+def make_multi_step(task: Task, tx: optax.GradientTransformation) -> Callable:
+    """``steps(state, batches) -> (state, metrics)``: one step per leading index of ``batches``.
+
+    A ``lax.scan`` of :func:`make_train_step`, so n steps cost one dispatch; each metric comes
+    back with a leading axis of n. The per-step RNG folds in the step number, so the steps are
+    those of n separate calls.
+    """
+    return functools.partial(jax.lax.scan, make_train_step(task, tx))

@@ -179,6 +179,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.train.checkpoint_every_epochs = 1.0
     c.train.keep_checkpoints = 1
     c.train.log_every_steps = 20 if a.size == "tiny" else 100
+    # MF steps (~1-4 ms) are shorter than the loop's host work per call: 8 steps per call
+    # (one lax.scan; same training) ran GMF's loop 1.55x as fast, data wait 13.2 -> 4.7 %
+    # (results/benchmarks.md). Bert4CMR's step is long enough not to need it.
+    c.train.steps_per_call = 8 if mf else 1
     c.train.final_only_eval_sets = ("test",)
     c.lock()
     return c
