@@ -17,6 +17,12 @@ def _write(root, name, task, rows, k=7):
     (d / "summary.json").write_text(json.dumps(summary))
 
 
+def _add(root, name, **fields):
+    """Fields that newer launchers write into a summary (older ones lack them)."""
+    path = root / name / "summary.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | fields))
+
+
 def test_shift_checks_oracle_check_and_labels(tmp_path):
     for i, task in enumerate(emo_dna.SHIFT_TASKS):
         so = 0.6 - 0.1 * i  # falls with shift: s0 − s100 = 40 points, ρ = −1
@@ -53,9 +59,8 @@ def test_no_summaries_is_a_clear_error(tmp_path):
 
 def test_per_speaker_tables_follow_the_main_table(tmp_path):
     _write(tmp_path, "s0", "synth_s0", {"source_only": [0.5, 0.5]})
-    summary = json.loads((tmp_path / "s0" / "summary.json").read_text())
-    summary["by_speaker"] = {"speakers": ["spk1", "spk2"], "uar": {"source_only": [0.3, 0.7]}}
-    (tmp_path / "s0" / "summary.json").write_text(json.dumps(summary))
+    _add(tmp_path, "s0",
+         by_speaker={"speakers": ["spk1", "spk2"], "uar": {"source_only": [0.3, 0.7]}})
     _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no speakers
     text = emo_dna.report(str(tmp_path))
     section = text[text.index("## UAR per target speaker"):text.index("## Provenance")]
@@ -65,9 +70,7 @@ def test_per_speaker_tables_follow_the_main_table(tmp_path):
 
 def test_uar_by_step_tables_only_for_tasks_that_logged_them(tmp_path):
     _write(tmp_path, "s50", "synth_s50", {"source_only": [0.5, 0.5]})
-    summary = json.loads((tmp_path / "s50" / "summary.json").read_text())
-    summary["by_step"] = {"source_only": {"steps": [200, 400], "uar": [0.25, 0.2]}}
-    (tmp_path / "s50" / "summary.json").write_text(json.dumps(summary))
+    _add(tmp_path, "s50", by_step={"source_only": {"steps": [200, 400], "uar": [0.25, 0.2]}})
     _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no curve
     text = emo_dna.report(str(tmp_path))
     section = text[text.index("## Target UAR during training"):text.index("## Provenance")]
