@@ -41,7 +41,8 @@ def trainer_defaults() -> ml_collections.ConfigDict:
     # k stacked batches (one dispatch, one device_put, one sync), for models whose step is too
     # short to hide the loop's per-step host work (MF baselines, tiny models). A call ends early
     # on a log/eval/checkpoint step, so they happen at the same steps as with 1, and training is
-    # the same (same batches, same per-step RNG).
+    # the same (same batches, same per-step RNG). Each call size compiles once: a k that divides
+    # the log/eval/checkpoint intervals keeps it to one.
     c.train.steps_per_call = 1
     # Eval sets evaluated only at the end (e.g. "test" while early stopping watches "valid").
     c.train.final_only_eval_sets = ()
