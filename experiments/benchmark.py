@@ -163,7 +163,8 @@ def time_loop(config, num_devices: int, steps: int, prefetch: int, workdir: str,
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
         last = [json.loads(line) for line in f][-1]
     return {"task": config.task, "devices": num_devices, "prefetch": prefetch,
-            "steps_per_call": steps_per_call, "steps": steps, "loop_steps_per_s": last["time/steps_per_sec"],
+            "steps_per_call": steps_per_call, "steps": steps,
+            "loop_steps_per_s": last["time/steps_per_sec"],
             "data_wait_frac": last["time/data_wait_frac"]}
 
 

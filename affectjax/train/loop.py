@@ -97,7 +97,7 @@ def _host_scalars(metrics: list[dict]) -> dict[str, float]:
 
 
 def call_sizes(schedule: Schedule, start: int, end: int, steps_per_call: int):
-    """Steps run by each call into the device, from ``start`` to ``end`` (see Schedule.next_call)."""
+    """Steps run by each call into the device from ``start`` to ``end`` (Schedule.next_call)."""
     step = start
     while step < end:
         n = schedule.next_call(step, steps_per_call, end)

@@ -52,8 +52,11 @@ class Schedule:
         return bool(every) and step % every == 0
 
     def next_call(self, step: int, steps_per_call: int, end: int | None = None) -> int:
-        """How many steps the call after ``step`` runs: at most ``steps_per_call``, ending on
-        the next log, eval or checkpoint step (or ``end``, default the last step)."""
+        """How many steps the call after ``step`` runs.
+
+        At most ``steps_per_call``, ending on the next log, eval or checkpoint step, or on
+        ``end`` (default: the last step).
+        """
         stop = self.total_steps if end is None else end
         for every in (self.log_every, self.eval_every, self.checkpoint_every):
             if every:

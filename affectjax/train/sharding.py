@@ -109,8 +109,10 @@ def check_batch_divisible(stream: str, batch: Mapping[str, Any], mesh: Mesh) -> 
 
 
 def put_local_batch(batch: Any, mesh: Mesh, stacked: bool = False) -> Any:
-    """Per-process batch (numpy) -> global arrays sharded over the data axis (axis 1 if
-    ``stacked``: several steps' batches, one per leading index)."""
+    """Per-process batch (numpy) -> global arrays sharded over the data axis.
+
+    ``stacked``: several steps' batches, one per leading index, sharded on axis 1.
+    """
     sharding = batch_sharding(mesh, stacked)
     if jax.process_count() == 1:
         # The local batch is the global one: one device_put for the whole tree is cheaper than
