@@ -187,8 +187,12 @@ def uar_by_step(workdir: str, rows: list[str], seeds: list[int]) -> dict:
 def by_step_table(by_step: dict) -> str:
     """The markdown table of :func:`uar_by_step` (UAR in %; '–' where a row has no such step)."""
     steps = sorted({step for r in by_step.values() for step in r["steps"]})
+    # summary.json stores rows in key order; list them in the main table's order.
+    order = sorted(by_step, key=lambda row: ALL_ROWS.index(row) if row in ALL_ROWS
+                   else len(ALL_ROWS))
     lines = []
-    for row, r in by_step.items():
+    for row in order:
+        r = by_step[row]
         at = dict(zip(r["steps"], r["uar"]))
         lines.append([row_label(row), *(f"{100 * at[s]:.1f}" if s in at else "–" for s in steps)])
     return results.markdown_table(["method", *(f"step {s}" for s in steps)], lines)

@@ -187,3 +187,7 @@ def test_uar_by_step_means_seeds_keeps_the_later_entry_and_skips_oracles(tmp_pat
     table = emo_dna.by_step_table(by_step | {"dan": {"steps": [10], "uar": [0.25]}})
     assert "| method | step 5 | step 10 |" in table
     assert "| source-only | 30.0 | 60.0 |" in table and "| DAN (MK-MMD) | – | 25.0 |" in table
+    # Rows in the main table's order whatever the summary's key order.
+    assert table.index("| source-only |") < table.index("| DAN (MK-MMD) |")
+    flipped = emo_dna.by_step_table({"dan": {"steps": [10], "uar": [0.25]}} | by_step)
+    assert flipped.index("| source-only |") < flipped.index("| DAN (MK-MMD) |")
