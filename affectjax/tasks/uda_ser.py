@@ -19,7 +19,8 @@ alone, so they see no target audio at all.
 The oracle (spec §8: target-supervised, speaker-independent 5-fold CV on the target) trains on
 the labelled source *and* the target's other speaker folds [our choice]: it sees everything
 source-only sees plus target labels. ``oracle-target_only`` trains on the target folds alone.
-On the unshifted ``synth_s0`` both still scored below source-only (results/emo_dna.md).
+On the unshifted ``synth_s0`` both scored below source-only at 800 steps, an under-training
+effect: at 1,600 the oracle passed it (results/emo_dna.md, results/emo_dna_dev.md).
 """
 
 from __future__ import annotations
