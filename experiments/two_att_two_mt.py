@@ -41,6 +41,7 @@ from absl import app  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from affectjax import metrics, tasks  # noqa: E402
+from affectjax.data.faces import sources as face_sources  # noqa: E402
 from affectjax.tasks import two_att_two_mt as task_lib  # noqa: E402
 from affectjax.train import load_results, sharding  # noqa: E402
 from affectjax.train.checkpoint import load_model  # noqa: E402
@@ -94,7 +95,7 @@ def _row_stages(row: str, has_va: bool) -> list[str]:
 
 def run_table(base_config, workdir: str, rows: Sequence[str], seeds: Sequence[int]) -> dict:
     """Every row × seed, both stages where the row and the data have them; the summary."""
-    has_va = task_lib.face_data(base_config).has_va
+    has_va = face_sources.face_data(base_config).has_va
     summary_rows: dict[str, dict] = {}
     for row in rows:
         stages = _row_stages(row, has_va)
@@ -381,7 +382,7 @@ def write_plots(config, rundir: str, outdir: str, prefix: str = "") -> list[str]
     labels = batch["label"]
     picks = [int(np.flatnonzero(labels == k)[0]) for k in range(len(classes))
              if (labels == k).any()][:8]
-    source = task_lib.face_data(config).eval_sets["test"]
+    source = face_sources.face_data(config).eval_sets["test"]
     images = np.stack([source[i]["image"] for i in picks])
     maps = task_lib.attention_maps(config, params, variables, images)
     if any(k.startswith("alpha/") for k in maps):
@@ -397,7 +398,7 @@ def write_plots(config, rundir: str, outdir: str, prefix: str = "") -> list[str]
 
 
 def _summary(config, rows: dict, seeds: Sequence[int], workdir: str) -> dict:
-    data = task_lib.face_data(config)
+    data = face_sources.face_data(config)
     return {"system": "two_att_two_mt", "data": data.source, "protocol": data.protocol,
             "classes": list(data.classes), "seeds": list(seeds), "rows": rows,
             **results.provenance(workdir)}

@@ -1,4 +1,4 @@
-"""2Att-2Mt as a Task: face data, two-stage CE → CE + V + A training, V/A evaluators, baselines.
+"""2Att-2Mt as a Task: the §8 rows, two-stage CE → CE + V + A training, model functions.
 
 Spec two_att_two_mt.md §4–§8. One Task serves both stages and every §8 row; a stage or a row is
 only a config (``config.stage``, ``config.row``, loss weights, model options), so the shared
@@ -9,28 +9,16 @@ dimensional / our choice: this schedule]:
 - ``dimensional``: L = λ_C L_CE + λ_V L_V + λ_A L_A, initialised from the categorical run's best
   checkpoint (params and BatchNorm statistics), selection on dev mean CCC.
 
-Data (§6): the embedded procedural faces (``synthetic_faces``: train/dev/test/shifted, generated
-once per run in memory or cached on disk as uint8 ``.npy``), FER2013 (folder or csv; 80/20
-stratified hold-out by hash, dev carved from the 80 %) and AffectNet (original CSV release,
-pre-cropped ``.npy`` release or a compiled CSV; hash dev split; official validation set as
-test). Batches carry uint8 images; normalisation runs on the device (4× less host→device
-traffic).
-
-Evaluators (§7.2, float64 on the host over the whole set, V/A clipped to [−1, 1]): accuracy and
-macro-F1; CCC/PCC/RMSE/SAGR for V and A and mean CCC; baselines computed from training labels
-(§8.1–2): constant train mean, class-mean V/A of the oracle (true) class and, in the
-categorical stage, of the stage-1 classifier's predicted class, and the majority class.
+Data (§6) come from ``affectjax.data.faces.sources`` (generated faces, FER2013, AffectNet);
+batches carry uint8 images and normalisation runs on the device (4× less host→device traffic).
+Evaluators and the training-label baselines (§7.2, §8.1–2) are in ``two_att_two_mt_eval``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
-import hashlib
 import json
-import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,38 +29,17 @@ import ml_collections
 import numpy as np
 import optax
 
-from affectjax import metrics
 from affectjax.data import pipeline
-from affectjax.data.faces import (
-    FER2013_PUBLICTEST_COUNTS,
-    AugmentConfig,
-    FaceGenConfig,
-    FaceSet,
-    affectnet_dev_split,
-    augment_image,
-    class_names,
-    generate_arrays,
-    load_face,
-    read_affectnet_compiled_csv,
-    read_affectnet_csv,
-    read_affectnet_npy,
-    read_fer2013_csv,
-    read_fer2013_folder,
-    stratified_holdout,
-)
+from affectjax.data.faces import AugmentConfig, augment_image
 from affectjax.data.faces.pipeline import IMAGENET_MEAN, IMAGENET_STD
-from affectjax.data.faces.synth import SPLIT_SIZES
+from affectjax.data.faces.sources import FaceData, face_data
 from affectjax.losses import va as va_losses
 from affectjax.models.resnet import check_compatible, load_torchvision_npz
 from affectjax.models.two_att_two_mt import TwoAttTwoMt
+from affectjax.tasks.two_att_two_mt_eval import Baselines, make_evaluators
 from affectjax.train.task import DataContext, Task, TrainData
 
-log = logging.getLogger(__name__)
-
 STAGES = ("categorical", "dimensional")
-SOURCES = ("synthetic_faces", "fer2013", "affectnet")
-# Bump when the cached arrays' content or layout changes, so stale caches are not reused.
-_CACHE_VERSION = "1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,266 +84,6 @@ def selection_metric(config: ml_collections.ConfigDict) -> str:
     return f"dev/{ROWS[config.row].select}"
 
 
-# ---------------------------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------------------------
-
-
-class ArrayFaces:
-    """Random-access faces from arrays: image uint8 [N, S, S, 3], label, va [N, 2], va_mask.
-
-    Arrays may be memory-mapped ``.npy`` files (``files``); then pickling (grain worker
-    processes) sends the file names, not gigabytes of pixels.
-    """
-
-    def __init__(self, image, label, va, va_mask, files: Mapping[str, str] | None = None):
-        self.image, self.label, self.va, self.va_mask = image, label, va, va_mask
-        self.files = dict(files) if files else None
-
-    @classmethod
-    def from_files(cls, files: Mapping[str, str]) -> ArrayFaces:
-        arrays = {k: np.load(path, mmap_mode="r") for k, path in files.items()}
-        return cls(arrays["image"], np.asarray(arrays["label"]), np.asarray(arrays["va"]),
-                   np.asarray(arrays["va_mask"]), files)
-
-    def __getstate__(self):
-        if self.files:
-            return {"files": self.files}
-        return self.__dict__
-
-    def __setstate__(self, state):
-        if set(state) == {"files"}:
-            self.__dict__.update(ArrayFaces.from_files(state["files"]).__dict__)
-        else:
-            self.__dict__.update(state)
-
-    def __len__(self) -> int:
-        return len(self.label)
-
-    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
-        return {"image": np.array(self.image[i]), "label": np.int32(self.label[i]),
-                "va": np.array(self.va[i], np.float32), "va_mask": np.float32(self.va_mask[i])}
-
-
-class FileFaces:
-    """Random-access faces decoded (and cropped) from files per access: AffectNet scale."""
-
-    def __init__(self, face_set: FaceSet, image_size: int):
-        self.face_set, self.image_size = face_set, image_size
-        self.label = face_set.labels
-        va = face_set.va
-        self.va_mask = face_set.va_mask
-        self.va = np.nan_to_num(va, nan=0.0).astype(np.float32)
-
-    def __len__(self) -> int:
-        return len(self.face_set)
-
-    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
-        return {"image": load_face(self.face_set, self.face_set.records[i], self.image_size),
-                "label": np.int32(self.label[i]), "va": self.va[i],
-                "va_mask": np.float32(self.va_mask[i])}
-
-
-def faces_from_set(face_set: FaceSet, image_size: int) -> ArrayFaces:
-    """Decode a (small) FaceSet once into memory: FER2013's 3,589 faces take seconds."""
-    images = np.stack([load_face(face_set, r, image_size) for r in face_set.records])
-    va = np.nan_to_num(face_set.va, nan=0.0).astype(np.float32)
-    return ArrayFaces(images, face_set.labels, va, face_set.va_mask)
-
-
-@dataclasses.dataclass
-class FaceData:
-    """Everything the Task needs from a data source.
-
-    ``train_va`` is NaN where V/A are not annotated; ``final_only`` names the eval sets that
-    are evaluated only at the end (never for selection).
-    """
-
-    source: str
-    classes: tuple[str, ...]
-    train: Any
-    train_labels: np.ndarray
-    train_va: np.ndarray
-    eval_sets: dict[str, Any]
-    final_only: tuple[str, ...]
-    protocol: str
-
-    @property
-    def has_va(self) -> bool:
-        return bool(np.isfinite(self.train_va).all(axis=1).any())
-
-
-def _gen_config(config: ml_collections.ConfigDict) -> FaceGenConfig:
-    d, s = config.data, config.data.synth
-    return FaceGenConfig(seed=s.seed, image_size=d.image_size, num_classes=d.num_classes,
-                         prior=s.prior, va_noise=s.va_noise, label_noise=s.label_noise,
-                         expression_strength=s.expression_strength,
-                         render_scale=s.render_scale, sizes=s.sizes)
-
-
-def _generate(gen: FaceGenConfig, split: str, n: int, workers: int) -> dict[str, np.ndarray]:
-    """Render n faces of a split; several processes for large splits (≈3 ms a face at 96 px)."""
-    chunk = 1000
-    if n < 4 * chunk or workers <= 1:
-        return generate_arrays(gen, split, range(n))
-    starts = list(range(0, n, chunk))
-    # spawn, not fork: forking a process that has started JAX's threads can deadlock.
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        parts = list(pool.map(generate_arrays, [gen] * len(starts), [split] * len(starts),
-                              [range(s, min(s + chunk, n)) for s in starts]))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def synthetic_split(gen: FaceGenConfig, split: str, n: int, *, cache: str, cache_dir: str,
-                    workers: int) -> ArrayFaces:
-    """One generated split as ArrayFaces, from memory or a disk cache keyed by every knob."""
-    if cache not in ("memory", "disk"):
-        raise ValueError(f"data.cache={cache!r}: expected memory or disk")
-    if cache == "memory":
-        arrays = _generate(gen, split, n, workers)
-        return ArrayFaces(arrays["image"], arrays["label"], arrays["va"],
-                          np.ones(n, np.float32))
-    key = json.dumps({**dataclasses.asdict(gen), "split": split, "n": n,
-                      "version": _CACHE_VERSION}, sort_keys=True)
-    digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-    folder = os.path.join(os.path.expanduser(cache_dir or "~/.cache/affectjax/faces"),
-                          f"{split}_{n}_{gen.image_size}px_{digest}")
-    files = {k: os.path.join(folder, f"{k}.npy") for k in ("image", "label", "va", "va_mask")}
-    if not all(os.path.exists(p) for p in files.values()):
-        log.info("generating %d %s faces at %d px into %s", n, split, gen.image_size, folder)
-        arrays = _generate(gen, split, n, workers)
-        arrays["va_mask"] = np.ones(n, np.float32)
-        os.makedirs(folder, exist_ok=True)
-        for k, path in files.items():
-            tmp = f"{path}.{os.getpid()}.tmp.npy"
-            np.save(tmp, arrays[k])
-            os.replace(tmp, path)  # atomic: a crashed run never leaves a half-written cache
-        with open(os.path.join(folder, "config.json"), "w") as f:
-            f.write(key)
-    return ArrayFaces.from_files(files)
-
-
-def _synthetic(config) -> FaceData:
-    d, s = config.data, config.data.synth
-    gen = _gen_config(config)
-    preset = SPLIT_SIZES[s.sizes]
-    counts = {"train": s.num_train, "dev": s.num_dev, "test": s.num_test,
-              "shifted": s.num_shifted}
-    workers = d.gen_workers or os.cpu_count() or 1
-    splits = {name: synthetic_split(gen, name, n or preset[name], cache=d.cache,
-                                    cache_dir=d.cache_dir, workers=workers)
-              for name, n in counts.items()}
-    train = splits.pop("train")
-    eval_sets = dict(splits)
-    final_only = ("test", "shifted")
-    if d.real_check:
-        # Synthetic → real check (spec §6.2, report only): FER2013 faces, classes only.
-        fer = read_fer2013_folder(d.real_check)
-        eval_sets["fer2013"] = faces_from_set(fer, d.image_size)
-        final_only += ("fer2013",)
-    return FaceData(
-        "synthetic_faces", class_names(d.num_classes), train, train.label,
-        np.asarray(train.va, np.float64), eval_sets, final_only,
-        f"procedural faces (seed {s.seed}, {s.sizes} sizes, {d.image_size} px, prior "
-        f"{s.prior}); train on train, select on dev, report test and shifted")
-
-
-def _fer2013(config) -> FaceData:
-    d, f = config.data, config.data.fer2013
-    if d.num_classes != 7:
-        raise ValueError(f"data.source='fer2013' has 7 classes; got data.num_classes="
-                         f"{d.num_classes}")
-    csv_path = os.path.join(d.root, "fer2013.csv")
-    folder = os.path.join(d.root, f.split)
-    if os.path.isdir(folder):
-        expected = FER2013_PUBLICTEST_COUNTS if f.split == "validation" else None
-        face_set = read_fer2013_folder(folder, expected_counts=expected)
-    elif os.path.isfile(csv_path):
-        face_set = read_fer2013_csv(csv_path, usage=f.usage)
-    else:
-        raise FileNotFoundError(
-            f"data.root={d.root!r}: neither {folder} nor {csv_path} exists (FER2013 layouts: "
-            "<root>/<split>/<class>/*.jpg or <root>/fer2013.csv)")
-    # 80/20 stratified by hash (§7.1); dev for selection is carved from the 80 % [our choice].
-    train_idx, test_idx = stratified_holdout(face_set, f.holdout)
-    train_set = face_set.subset(train_idx)
-    fit_idx, dev_idx = stratified_holdout(train_set, f.dev_fraction, salt="dev")
-    fit = faces_from_set(train_set.subset(fit_idx), d.image_size)
-    return FaceData(
-        "fer2013", face_set.classes, fit, fit.label, np.full((len(fit), 2), np.nan),
-        {"dev": faces_from_set(train_set.subset(dev_idx), d.image_size),
-         "test": faces_from_set(face_set.subset(test_idx), d.image_size)}, ("test",),
-        f"FER2013 {face_set.source} ({len(face_set)} faces), 48 px grey → {d.image_size} px "
-        f"RGB; {1 - f.holdout:.0%}/{f.holdout:.0%} stratified hash split (test = hold-out), "
-        f"dev = {f.dev_fraction:.0%} of the rest; classes only (no V/A)")
-
-
-def _affectnet_sets(config) -> tuple[FaceSet, FaceSet, str]:
-    d, a = config.data, config.data.affectnet
-    common = dict(num_classes=d.num_classes, skip_bad=a.skip_bad, verify=a.verify)
-    if a.layout == "original":
-        lists = os.path.join(d.root, "Manually_Annotated_file_lists")
-        images = os.path.join(d.root, "Manually_Annotated_Images")
-        train = read_affectnet_csv(os.path.join(lists, "training.csv"), images,
-                                   crop_margin=a.crop_margin, **common)
-        test = read_affectnet_csv(os.path.join(lists, "validation.csv"), images,
-                                  crop_margin=a.crop_margin, **common)
-        crop = f"face-box square crop, margin {a.crop_margin}, zero padding"
-    elif a.layout == "npy":
-        train = read_affectnet_npy(os.path.join(d.root, "train_set"), **common)
-        test = read_affectnet_npy(os.path.join(d.root, "val_set"), **common)
-        crop = "pre-cropped release, whole image"
-    elif a.layout == "compiled":
-        train = read_affectnet_compiled_csv(os.path.join(d.root, a.train_csv),
-                                            os.path.join(d.root, a.train_images), **common)
-        test = read_affectnet_compiled_csv(os.path.join(d.root, a.test_csv),
-                                           os.path.join(d.root, a.test_images), **common)
-        crop = "pre-cropped images, whole image"
-    else:
-        raise ValueError(f"data.affectnet.layout={a.layout!r}: expected original, npy or "
-                         "compiled")
-    for s in (train, test):
-        if s.skipped or s.filtered:
-            log.info("%s", s.report())
-    return train, test, crop
-
-
-def _affectnet(config) -> FaceData:
-    d, a = config.data, config.data.affectnet
-    train_all, test, crop = _affectnet_sets(config)
-    fit_idx, dev_idx = affectnet_dev_split(train_all, a.dev_per_mille)
-    if len(dev_idx) == 0:
-        raise ValueError(f"AffectNet dev split is empty ({len(train_all)} training rows, "
-                         f"dev_per_mille={a.dev_per_mille}); the data set is too small")
-    fit = FileFaces(train_all.subset(fit_idx), d.image_size)
-    return FaceData(
-        "affectnet", train_all.classes, fit, fit.label,
-        np.where(fit.va_mask[:, None] > 0, fit.va, np.nan).astype(np.float64),
-        {"dev": FileFaces(train_all.subset(dev_idx), d.image_size),
-         "test": FileFaces(test, d.image_size)}, ("test",),
-        f"AffectNet-{d.num_classes} ({a.layout} layout): train minus a class-balanced "
-        f"{a.dev_per_mille / 10:g} % hash dev split; test = the whole official validation set "
-        f"({len(test)} faces); {crop}; resized to {d.image_size} px; V/A clipped to [−1, 1]")
-
-
-_DATA_CACHE: dict[str, FaceData] = {}
-
-
-def face_data(config: ml_collections.ConfigDict) -> FaceData:
-    """The config's data (memoised per data config, so launchers and both stages share it)."""
-    key = config.data.to_json_best_effort(sort_keys=True)
-    if key not in _DATA_CACHE:
-        builders = {"synthetic_faces": _synthetic, "fer2013": _fer2013, "affectnet": _affectnet}
-        if config.data.source not in builders:
-            raise ValueError(f"data.source={config.data.source!r}: expected one of {SOURCES}")
-        if config.data.source != "synthetic_faces" and not config.data.root:
-            raise ValueError(f"data.source={config.data.source!r} needs data.root")
-        _DATA_CACHE.clear()  # one data set at a time: they can be gigabytes
-        _DATA_CACHE[key] = builders[config.data.source](config)
-    return _DATA_CACHE[key]
-
-
 class _Augment:
     """Train-time augmentation of a record's image (spec §5) [related-code: CAGE, EmoNet]."""
 
@@ -385,118 +92,6 @@ class _Augment:
 
     def __call__(self, record, rng):
         return {**record, "image": augment_image(record["image"], rng, self.cfg)}
-
-
-# ---------------------------------------------------------------------------------------------
-# Baselines and evaluators (host, numpy float64)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Baselines:
-    """Predictors computed from training labels only (§8.1–2).
-
-    ``class_va[k]`` is class k's mean (V, A) over annotated training rows; a class without
-    annotated rows falls back to the overall mean [our choice]. ``majority`` is the most frequent
-    training class.
-    """
-
-    mean_va: np.ndarray  # [2]
-    class_va: np.ndarray  # [K, 2]
-    majority: int
-
-    @classmethod
-    def from_training(cls, labels: np.ndarray, va: np.ndarray, num_classes: int) -> Baselines:
-        labels = np.asarray(labels, np.int64)
-        va = np.asarray(va, np.float64)
-        annotated = np.isfinite(va).all(axis=1)
-        counts = np.bincount(labels, minlength=num_classes)
-        if not annotated.any():
-            nan = np.full(2, np.nan)
-            return cls(nan, np.tile(nan, (num_classes, 1)), int(counts.argmax()))
-        mean = va[annotated].mean(axis=0)
-        class_va = np.tile(mean, (num_classes, 1))
-        for k in range(num_classes):
-            rows = annotated & (labels == k)
-            if rows.any():
-                class_va[k] = va[rows].mean(axis=0)
-        return cls(mean, class_va, int(counts.argmax()))
-
-
-def _va_report(y: np.ndarray, yhat: np.ndarray, prefix: str, dims=("v", "a"),
-               with_pcc: bool = True) -> dict[str, float]:
-    """CCC/PCC/RMSE/SAGR per dimension (never pooled, §7.2) and their mean CCC."""
-    out = {}
-    for d, name in enumerate("va"):
-        if name not in dims:
-            continue
-        t, p = y[:, d], np.clip(yhat[:, d], -1.0, 1.0)
-        out[f"{prefix}{name}_ccc"] = metrics.ccc(t, p)
-        if with_pcc:
-            out[f"{prefix}{name}_pcc"] = metrics.pcc(t, p)
-        out[f"{prefix}{name}_rmse"] = metrics.rmse(t, p)
-        out[f"{prefix}{name}_sagr"] = metrics.sagr(t, p, zero="sign")
-    if len(dims) == 2:
-        out[f"{prefix}mean_ccc"] = 0.5 * (out[f"{prefix}v_ccc"] + out[f"{prefix}a_ccc"])
-    return out
-
-
-def make_evaluators(num_classes: int, baselines: Baselines, *, stage: str,
-                    dims: tuple[str, ...] = ("v", "a"), tta: bool = False
-                    ) -> dict[str, Callable]:
-    """The host-side reductions of every eval set (metric keys are distinct across them).
-
-    - ``classification``: accuracy, macro-F1 over all K classes.
-    - ``va`` (dimensional stage; rows with annotated V/A only, nothing for a set without):
-      ``v_*``, ``a_*``, ``mean_ccc``; with flip-TTA also ``tta_*`` (both rows reported, §7.1).
-    - ``baselines``: ``const_*`` (training mean; CCC 0 by definition), ``oracle_*`` (true class
-      → its training mean V/A; reference only), ``majority_*`` (majority training class) and,
-      in the categorical stage, ``classmean_*`` (the stage-1 classifier's predicted class → its
-      training mean V/A, §8.2).
-    """
-
-    def classification(pred, batch):
-        y, yhat = batch["label"], pred["logits"].argmax(-1)
-        out = {"accuracy": metrics.accuracy(y, yhat),
-               "macro_f1": metrics.macro_f1(y, yhat, num_classes)}
-        if tta:
-            y_tta = pred["logits_tta"].argmax(-1)
-            out.update(tta_accuracy=metrics.accuracy(y, y_tta),
-                       tta_macro_f1=metrics.macro_f1(y, y_tta, num_classes))
-        return out
-
-    def va(pred, batch):
-        m = batch["va_mask"] > 0
-        if not m.any():
-            return {}
-        y = batch["va"][m].astype(np.float64)
-        out = _va_report(y, pred["va"][m].astype(np.float64), "", dims)
-        if tta:
-            out.update(_va_report(y, pred["va_tta"][m].astype(np.float64), "tta_", dims))
-        return out
-
-    def baseline_metrics(pred, batch):
-        y_cls = batch["label"]
-        majority = np.full_like(y_cls, baselines.majority)
-        out = {"majority_accuracy": metrics.accuracy(y_cls, majority),
-               "majority_macro_f1": metrics.macro_f1(y_cls, majority, num_classes)}
-        m = batch["va_mask"] > 0
-        if not m.any() or not np.isfinite(baselines.mean_va).all():
-            return out
-        y = batch["va"][m].astype(np.float64)
-        const = np.broadcast_to(baselines.mean_va, y.shape)
-        # PCC of a constant is undefined (NaN), so the constant row reports CCC, RMSE, SAGR.
-        out.update(_va_report(y, const, "const_", with_pcc=False))
-        out.update(_va_report(y, baselines.class_va[y_cls[m]], "oracle_"))
-        if stage == "categorical":
-            predicted = pred["logits"].argmax(-1)[m]
-            out.update(_va_report(y, baselines.class_va[predicted], "classmean_"))
-        return out
-
-    if stage == "categorical":
-        # Stage 1's V/A head is frozen at its random init: its V/A numbers would mean nothing.
-        return {"classification": classification, "baselines": baseline_metrics}
-    return {"classification": classification, "va": va, "baselines": baseline_metrics}
 
 
 # ---------------------------------------------------------------------------------------------
