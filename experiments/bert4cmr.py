@@ -36,7 +36,9 @@ from absl import app
 
 from affectjax import tasks
 from affectjax.data import markets as mk
+from affectjax.data.markets import loading as market_loading
 from affectjax.tasks import bert4cmr as task_lib
+from affectjax.tasks import bert4cmr_eval as eval_lib
 from affectjax.train.loop import RESULTS_FILE
 from experiments import common, results
 
@@ -45,7 +47,7 @@ from experiments import common, results
 
 SUMMARY_FILE = "summary.json"
 RESULTS_MD = "results.md"
-METRICS = task_lib.METRIC_NAMES  # hr@5, hr@10, ndcg@5, ndcg@10
+METRICS = eval_lib.METRIC_NAMES  # hr@5, hr@10, ndcg@5, ndcg@10
 METRIC_LABELS = {"hr@5": "HR@5", "hr@10": "HR@10", "ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10"}
 
 
@@ -145,7 +147,7 @@ def write_scores(config, workdir: str) -> None:
     from affectjax.train.task import DataContext
 
     task = tasks.build(config)
-    data = task_lib.load_market_data(config)
+    data = market_loading.load_market_data(config)
     mesh = sharding.make_mesh(config)
     model, _ = load_model(workdir, "best")
     params = jax.device_put(model["params"], sharding.replicated(mesh))
@@ -170,7 +172,7 @@ def _pick(test: Mapping[str, float], target: str) -> dict[str, float]:
 
 def resolve_targets(config) -> list[str]:
     """``target=all``: every market with evaluation lists; ``a+b``: those; '': the default."""
-    data = task_lib.load_market_data(config)
+    data = market_loading.load_market_data(config)
     spec = config.experiment.targets
     if spec == "all":
         c = dataclasses.replace(data, target=None)
@@ -181,7 +183,7 @@ def resolve_targets(config) -> list[str]:
 
 
 def popularity_records(config, target: str, seed: int, which: str) -> list[dict]:
-    data = task_lib.load_market_data(config)
+    data = market_loading.load_market_data(config)
     scores = mk.evaluate_popularity(data.inter, data.split, which=which, markets=[target],
                                     ties=config.eval.ties)
     return [{"row": f"{kind}_popularity", "target": target, "seed": seed,
@@ -194,10 +196,10 @@ def oracle_record(config, target: str, seed: int, which: str) -> dict:
 
     Its sequential term uses each user's chronologically last training item (any protocol).
     """
-    data = task_lib.load_market_data(config)
+    data = market_loading.load_market_data(config)
     inter = data.inter
     lists = data.split.lists(which).for_market(inter.market_id(target))
-    truth = mk.load_ground_truth(task_lib.synthetic_root(config.data))
+    truth = mk.load_ground_truth(market_loading.synthetic_root(config.data))
     rows = np.flatnonzero(data.split.role == mk.TRAIN)
     rows = rows[np.lexsort((inter.line[rows], inter.time[rows], inter.user[rows]))]
     users = inter.user[rows]
@@ -222,7 +224,7 @@ def run_table(base, workdir: str, rows: Sequence[str],
     targets = resolve_targets(base)
     shared = base.data.pretrain_scope == "shared"
     which = "test"
-    lists = task_lib.load_market_data(base).split
+    lists = market_loading.load_market_data(base).split
     if lists.test is None or not lists.test.has_positive:
         which = "valid"  # WSDM: the test lists carry no positive
     records: list[dict] = []

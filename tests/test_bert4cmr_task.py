@@ -11,7 +11,9 @@ import pytest
 from jax.experimental.compilation_cache import compilation_cache
 
 from affectjax import metrics, tasks
-from affectjax.tasks import bert4cmr as task_lib
+from affectjax.data.markets import loading as market_loading
+from affectjax.data.markets import stream as market_stream
+from affectjax.tasks import bert4cmr_eval as eval_lib
 from affectjax.train import run
 from affectjax.train.checkpoint import load_model
 from affectjax.train.task import DataContext
@@ -64,9 +66,9 @@ def configure_for(cache_dir):
 
 
 def _stream(config, data, *, local=None, batch_size=32):
-    build, h = task_lib.make_train_builder(config, data, seed=config.seed)
-    return task_lib.TrainStream(build, batch_size=batch_size, seed=config.seed, local=local,
-                                widths=task_lib.bucket_widths(config.data.buckets, h),
+    build, h = market_stream.make_train_builder(config, data, seed=config.seed)
+    return market_stream.TrainStream(build, batch_size=batch_size, seed=config.seed, local=local,
+                                widths=market_stream.bucket_widths(config.data.buckets, h),
                                 prefetch=False)
 
 
@@ -82,7 +84,7 @@ def test_train_stream_resumes_exactly_and_buckets(cache_dir):
     config = make_config(cache_dir, stage="pretrain")
     with config.unlocked():
         config.data.buckets = (6, 8)
-    data = task_lib.load_market_data(config)
+    data = market_loading.load_market_data(config)
     ref = _stream(config, data)
     n = ref.batches_in_epoch(0)
     assert ref.batches_in_epoch(1) == n, "steps per epoch must not change between epochs"
@@ -95,9 +97,9 @@ def test_train_stream_resumes_exactly_and_buckets(cache_dir):
         np.testing.assert_array_equal(b["hist_mask"], b["hist"] > 0)
     epoch0 = batches[:n]
     assert sum(b["weight"].sum() for b in epoch0) == len(
-        task_lib.make_train_builder(config, data, 0)[0](0).length)
+        market_stream.make_train_builder(config, data, 0)[0](0).length)
     # Fresh negatives each epoch, same positives: label counts agree, candidates differ.
-    e1 = task_lib.make_train_builder(config, data, 0)[0]
+    e1 = market_stream.make_train_builder(config, data, 0)[0]
     assert not np.array_equal(e1(0).gather(np.arange(50), 10)["cand"],
                               e1(1).gather(np.arange(50), 10)["cand"])
 
@@ -134,16 +136,16 @@ def _positive_in_history(batches) -> np.ndarray:
 def test_candidate_in_history_only_with_the_leak_flag(cache_dir, variant, leak):
     config = make_config(cache_dir, stage="pretrain", variant=variant, leak=leak,
                          protocol="forec")
-    data = task_lib.load_market_data(config)
+    data = market_loading.load_market_data(config)
     s = _stream(config, data, batch_size=128)
     leaked = _positive_in_history([next(s) for _ in range(s.batches_in_epoch(0))])
     if leak:
         assert leaked.mean() > 0.5, "the official leak puts most positives into their history"
     else:
         assert not leaked.any()
-    widths = task_lib.bucket_widths(config.data.buckets, config.data.max_history)
+    widths = market_stream.bucket_widths(config.data.buckets, config.data.max_history)
     for name in ("valid", "test"):
-        for b in task_lib.eval_batches(config, data, name, widths, seed=0):
+        for b in eval_lib.eval_batches(config, data, name, widths, seed=0):
             assert not (b["hist"] == b["cands"][:, :1]).any(), name
             assert b["cands"].shape[1] == 100
 
@@ -165,7 +167,7 @@ def test_evaluator_matches_affectjax_metrics():
     cand_mask[1, 10:] = False  # a short list: its padded candidates must never count
     scores[1, 10:] = 99.0
     has_positive = np.ones(7, bool)
-    evaluate = task_lib.ranking_evaluator(("aa", "bb"))
+    evaluate = eval_lib.ranking_evaluator(("aa", "bb"))
     got = evaluate({"scores": scores}, {"market": market, "cand_mask": cand_mask,
                                         "has_positive": has_positive})
 
@@ -237,7 +239,7 @@ def test_end_to_end_tables_outputs_and_resume(table, cache_dir):
         assert {"config.json", "metrics.jsonl", "results.json", "test.json", "checkpoints",
                 "best"} <= names, d
         test = json.loads((d / "test.json").read_text())
-        assert set(task_lib.METRIC_NAMES) <= set(test["test"]) and test["wall_s"] > 0
+        assert set(eval_lib.METRIC_NAMES) <= set(test["test"]) and test["wall_s"] > 0
         assert test["test"][f"{TARGET}/users"] == 30
     pre = json.loads((stages["pretrain"] / "config.json").read_text())
     fine = json.loads((stages["finetune"] / "config.json").read_text())
