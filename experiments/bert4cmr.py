@@ -38,7 +38,6 @@ from affectjax import tasks
 from affectjax.data import markets as mk
 from affectjax.data.markets import loading as market_loading
 from affectjax.tasks import bert4cmr as task_lib
-from affectjax.tasks import bert4cmr_eval as eval_lib
 from affectjax.train.loop import RESULTS_FILE
 from experiments import common, results
 
@@ -47,7 +46,7 @@ from experiments import common, results
 
 SUMMARY_FILE = "summary.json"
 RESULTS_MD = "results.md"
-METRICS = eval_lib.METRIC_NAMES  # hr@5, hr@10, ndcg@5, ndcg@10
+METRICS = task_lib.METRIC_NAMES  # hr@5, hr@10, ndcg@5, ndcg@10
 METRIC_LABELS = {"hr@5": "HR@5", "hr@10": "HR@10", "ndcg@5": "NDCG@5", "ndcg@10": "NDCG@10"}
 
 

@@ -13,7 +13,7 @@ from jax.experimental.compilation_cache import compilation_cache
 from affectjax import metrics, tasks
 from affectjax.data.markets import loading as market_loading
 from affectjax.data.markets import stream as market_stream
-from affectjax.tasks import bert4cmr_eval as eval_lib
+from affectjax.tasks import bert4cmr as task_lib
 from affectjax.train import run
 from affectjax.train.checkpoint import load_model
 from affectjax.train.task import DataContext
@@ -145,7 +145,7 @@ def test_candidate_in_history_only_with_the_leak_flag(cache_dir, variant, leak):
         assert not leaked.any()
     widths = market_stream.bucket_widths(config.data.buckets, config.data.max_history)
     for name in ("valid", "test"):
-        for b in eval_lib.eval_batches(config, data, name, widths, seed=0):
+        for b in task_lib.eval_batches(config, data, name, widths, seed=0):
             assert not (b["hist"] == b["cands"][:, :1]).any(), name
             assert b["cands"].shape[1] == 100
 
@@ -167,7 +167,7 @@ def test_evaluator_matches_affectjax_metrics():
     cand_mask[1, 10:] = False  # a short list: its padded candidates must never count
     scores[1, 10:] = 99.0
     has_positive = np.ones(7, bool)
-    evaluate = eval_lib.ranking_evaluator(("aa", "bb"))
+    evaluate = task_lib.ranking_evaluator(("aa", "bb"))
     got = evaluate({"scores": scores}, {"market": market, "cand_mask": cand_mask,
                                         "has_positive": has_positive})
 
@@ -239,7 +239,7 @@ def test_end_to_end_tables_outputs_and_resume(table, cache_dir):
         assert {"config.json", "metrics.jsonl", "results.json", "test.json", "checkpoints",
                 "best"} <= names, d
         test = json.loads((d / "test.json").read_text())
-        assert set(eval_lib.METRIC_NAMES) <= set(test["test"]) and test["wall_s"] > 0
+        assert set(task_lib.METRIC_NAMES) <= set(test["test"]) and test["wall_s"] > 0
         assert test["test"][f"{TARGET}/users"] == 30
     pre = json.loads((stages["pretrain"] / "config.json").read_text())
     fine = json.loads((stages["finetune"] / "config.json").read_text())

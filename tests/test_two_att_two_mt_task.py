@@ -10,7 +10,6 @@ import pytest
 from affectjax.data.faces import sources as face_sources
 from affectjax.data.faces import write_affectnet_fixture, write_fer2013_fixture
 from affectjax.tasks import two_att_two_mt as task_lib
-from affectjax.tasks import two_att_two_mt_eval as eval_lib
 from affectjax.train import load_results, run, sharding
 from affectjax.train.checkpoint import load_model
 from affectjax.train.evaluation import device_part
@@ -172,12 +171,12 @@ def test_baselines_match_hand_computation():
     # Overall mean (0.0, 0.25); majority class 0 (3 rows vs 2).
     labels = np.array([0, 0, 1, 1, 0])
     va = np.array([[0.6, 0.0], [0.2, 0.2], [-0.4, 0.6], [-0.4, 0.2], [np.nan, np.nan]])
-    base = eval_lib.Baselines.from_training(labels, va, num_classes=3)
+    base = task_lib.Baselines.from_training(labels, va, num_classes=3)
     np.testing.assert_allclose(base.mean_va, [0.0, 0.25])
     # Class 2 has no training rows: it falls back to the overall mean.
     np.testing.assert_allclose(base.class_va, [[0.4, 0.1], [-0.4, 0.4], [0.0, 0.25]])
     assert base.majority == 0
-    ev = eval_lib.make_evaluators(3, base, stage="categorical")
+    ev = task_lib.make_evaluators(3, base, stage="categorical")
     # Eval set: true classes [0, 1] at (0.5, 0.0), (-0.3, 0.5); the classifier says [1, 1].
     batch = {"label": np.array([0, 1]), "va": np.array([[0.5, 0.0], [-0.3, 0.5]], np.float32),
              "va_mask": np.ones(2, np.float32)}
@@ -201,11 +200,11 @@ def test_baselines_match_hand_computation():
     }
     for key, value in hand.items():
         assert out[key] == pytest.approx(value, abs=1e-6), key
-    assert "classmean_v_ccc" not in eval_lib.make_evaluators(
+    assert "classmean_v_ccc" not in task_lib.make_evaluators(
         3, base, stage="dimensional")["baselines"](pred, batch)
     assert "va" not in ev  # stage 1's V/A head is frozen at init: no V/A metrics
     # A perfect V/A prediction.
-    va_out = eval_lib.make_evaluators(3, base, stage="dimensional")["va"](pred, batch)
+    va_out = task_lib.make_evaluators(3, base, stage="dimensional")["va"](pred, batch)
     assert va_out["v_ccc"] == pytest.approx(1.0) and va_out["a_rmse"] == 0.0
     assert ev["classification"](pred, batch) == {"accuracy": 0.5,
                                                   "macro_f1": pytest.approx(2 / 9)}
