@@ -79,9 +79,12 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def format_mean_std(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
+    """'m ± s' over seeds; one value says so ('m (1 seed)'), since '± 0' would claim no spread."""
     if not values:
         return "–"
     m, s = mean_std([v * scale for v in values])
+    if len(values) == 1:
+        return f"{m:.{digits}f} (1 seed)"
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 

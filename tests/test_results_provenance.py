@@ -1,4 +1,4 @@
-"""experiments.results: provenance is pinned when a launcher starts."""
+"""experiments.results: provenance is pinned when a launcher starts; mean ± std cells."""
 
 from experiments import results
 
@@ -38,3 +38,9 @@ def test_a_table_names_the_commits_that_trained_its_runs(monkeypatch, tmp_path):
     assert prov["trained_at"].startswith("`aaaaaaa` (2 runs), `bbbbbbb` (1 run), 1 run from "
                                          "before runs recorded their commit")
     assert "- runs trained at: `aaaaaaa` (2 runs)" in results.provenance_block(prov, [0, 1])
+
+
+def test_mean_std_cells_say_when_there_is_one_seed():
+    assert results.format_mean_std([0.5, 0.7], 100) == "60.0 ± 14.1"
+    assert results.format_mean_std([0.5], 100) == "50.0 (1 seed)"
+    assert results.format_mean_std([]) == "–"
