@@ -191,3 +191,32 @@ def test_uar_by_step_means_seeds_keeps_the_later_entry_and_skips_oracles(tmp_pat
     assert table.index("| source-only |") < table.index("| DAN (MK-MMD) |")
     flipped = emo_dna.by_step_table({"dan": {"steps": [10], "uar": [0.25]}} | by_step)
     assert flipped.index("| source-only |") < flipped.index("| DAN (MK-MMD) |")
+
+
+def test_corpus_and_speaker_normalisation(cache_dir):
+    """norm=corpus: each side's feature dims have mean 0, std 1; speaker: per speaker."""
+    CorpusFeatures, normalise = cross_corpus.CorpusFeatures, cross_corpus.normalise
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, (6, 5, 4)).astype(np.float32)
+    x[3:] += 10.0  # the second speaker's offset
+    x[:, :, 3] = 7.0  # a constant dimension is centred, not divided by 0
+    side = CorpusFeatures("c", x, np.zeros(6, np.int32), np.array(["a"] * 3 + ["b"] * 3),
+                          ("k",))
+    assert normalise(side, "none") is side
+    for by, groups in (("corpus", [slice(0, 6)]), ("speaker", [slice(0, 3), slice(3, 6)])):
+        out = normalise(side, by).x
+        for g in groups:
+            np.testing.assert_allclose(out[g].mean(axis=(0, 1)), 0.0, atol=1e-5)
+            np.testing.assert_allclose(out[g].std(axis=(0, 1))[:3], 1.0, atol=1e-5)
+            assert np.all(out[g][:, :, 3] == 0.0)
+    with pytest.raises(ValueError, match="data.features.norm"):
+        normalise(side, "utterance")
+    config = tiny(cache_dir)
+    raw = cross_corpus.load_task(config.data)
+    with config.unlocked():
+        config.data.features.norm = "speaker"
+    task = cross_corpus.load_task(config.data)
+    np.testing.assert_array_equal(task.target.labels, raw.target.labels)
+    for spk in np.unique(task.target.speakers):
+        rows = task.target.x[task.target.speakers == spk]
+        np.testing.assert_allclose(rows.mean(axis=(0, 1)), 0.0, atol=1e-4)

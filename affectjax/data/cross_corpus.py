@@ -127,8 +127,43 @@ def _synth_sides(name: str, data, classes: tuple[str, ...]):
     return src, tgt
 
 
+NORMS = ("none", "corpus", "speaker")
+
+
+def normalise(side: CorpusFeatures, by: str) -> CorpusFeatures:
+    """Standardise each feature dimension over a corpus's frames, or over each speaker's.
+
+    ``corpus`` / ``speaker`` are the corpus and speaker normalisation of cross-corpus SER
+    (Schuller et al., 2010, "Cross-corpus acoustic emotion recognition: variances and
+    strategies"). They use no emotion label (the target's speaker ids are metadata), so they
+    are fair in unsupervised adaptation. ``none`` (the spec's default) returns the side as is.
+    """
+    if by == "none":
+        return side
+    if by not in NORMS:
+        raise ValueError(f"data.features.norm={by!r}: expected one of {NORMS}")
+    groups = np.zeros(len(side.x), int) if by == "corpus" else np.unique(
+        side.speakers, return_inverse=True)[1]
+    x = np.empty_like(side.x)
+    for g in np.unique(groups):
+        rows = side.x[groups == g]
+        mean = rows.mean(axis=(0, 1), dtype=np.float64)
+        std = rows.std(axis=(0, 1), dtype=np.float64)
+        # A dimension constant within the group carries nothing there: centre it only.
+        x[groups == g] = (rows - mean) / np.where(std > 1e-6, std, 1.0)
+    return dataclasses.replace(side, x=x.astype(np.float32))
+
+
 def load_task(data: ml_collections.ConfigDict) -> CrossCorpusTask:
-    """The source and target features of ``data.task`` (see the module docstring)."""
+    """The source and target features of ``data.task``, normalised by ``data.features.norm``."""
+    by = data.features.get("norm", "none")
+    if by not in NORMS:
+        raise ValueError(f"data.features.norm={by!r}: expected one of {NORMS}")
+    task = _load_sides(data)
+    return CrossCorpusTask(normalise(task.source, by), normalise(task.target, by))
+
+
+def _load_sides(data: ml_collections.ConfigDict) -> CrossCorpusTask:
     name = data.task
     if name in SYNTH_TASKS:
         classes = tuple(data.synth.emotions)

@@ -22,6 +22,10 @@ spec allows tuning there only; commands in results/emo_dna_dev.md): with §4's w
 pseudo-label CE collapsed every target prediction onto one class (UAR = chance on all tasks),
 so w_pl = 0.1 (from the spec's grid) and a target diversity term w_div = 1 (ours, after SHOT;
 ``ablate=spec_loss`` restores §4 exactly, ``ablate=no_div`` drops the term).
+
+Features are not normalised (spec §3.1). ``--config.data.features.cmvn=True`` normalises each
+utterance's MFCCs; ``--config.data.features.norm=corpus|speaker`` standardises them per corpus or
+per speaker (no emotion labels used); neither is a default.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.data.task = a.task
     c.data.sample_rate = 22050
     c.data.max_samples = 44100  # the shared Emo-DB copy is cut to 2.0 s (spec §6.5)
-    c.data.features = ml_collections.ConfigDict(dict(n_mfcc=39, cmvn=False))
+    c.data.features = ml_collections.ConfigDict(dict(n_mfcc=39, cmvn=False, norm="none"))
     c.data.synth = ml_collections.ConfigDict(dict(
         seed=0, n_speakers=8, n_sentences=10, takes=2, emotions=ALL_CLASSES))
     c.data.data_dir = ""  # real corpora: "" = $AFFECTJAX_DATA (or ../shared/data)
