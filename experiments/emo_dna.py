@@ -265,6 +265,14 @@ def write_plots(workdir: str, rows: list[str], seed: int, runs: dict) -> None:
         os.path.join(workdir, "features.png"))
 
 
+def _uar_war_cell(r: dict) -> str:
+    """'UAR (WAR)' in %, mean ± std over seeds; a single seed is said once, not per figure."""
+    if len(r["uar"]) == 1:
+        return f"{100 * r['uar'][0]:.1f} ({100 * r['war'][0]:.1f}; 1 seed)"
+    return (f"{results.format_mean_std(r['uar'], 100)} "
+            f"({results.format_mean_std(r['war'], 100)})")
+
+
 SHIFT_TASKS = {f"synth_s{level}": level / 100 for level in (0, 25, 50, 75, 100)}
 
 
@@ -298,8 +306,7 @@ def report(runs_dir: str) -> str:
         cells = [row_label(row)]
         for t in order:
             r = summaries[t]["rows"].get(row)
-            cells.append("–" if r is None else f"{results.format_mean_std(r['uar'], 100)} "
-                         f"({results.format_mean_std(r['war'], 100)})")
+            cells.append("–" if r is None else _uar_war_cell(r))
         lines.append(cells)
     text = [
         "# EMO-DNA results", "",

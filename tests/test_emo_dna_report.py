@@ -76,3 +76,10 @@ def test_uar_by_step_tables_only_for_tasks_that_logged_them(tmp_path):
     section = text[text.index("## Target UAR during training"):text.index("## Provenance")]
     assert "### synth_s50" in section and "### emodb_m2f" not in section
     assert "| source-only | 25.0 | 20.0 |" in section
+
+
+def test_cells_give_mean_std_or_say_one_seed(tmp_path):
+    _write(tmp_path, "a", "emodb2jtalk", {"source_only": [0.30, 0.34], "emo_dna": [0.25]}, k=4)
+    text = emo_dna.report(str(tmp_path))
+    assert "| source-only | 32.0 ± 2.8 (32.0 ± 2.8) |" in text
+    assert "| EMO-DNA | 25.0 (25.0; 1 seed) |" in text
