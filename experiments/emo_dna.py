@@ -293,10 +293,9 @@ def report(runs_dir: str) -> str:
         with open(path) as f:
             summary = json.load(f)
         loaded.append(summary | {"dir": os.path.relpath(os.path.dirname(path), runs_dir)})
-    # One column per run directory: named by its task, or "task [dir]" where a task was run
-    # more than once (a sweep of overrides on a dev task; each column's command says which).
-    tasks = [s["task"] for s in loaded]
-    summaries = {(s["task"] if tasks.count(s["task"]) == 1 else f"{s['task']} [{s['dir']}]"): s
+    # One column per run directory: named by its task where the directory is named so, else
+    # "task [dir]" (a task run with overrides, e.g. a sweep on a dev task; its command says which).
+    summaries = {(s["task"] if s["dir"] == s["task"] else f"{s['task']} [{s['dir']}]"): s
                  for s in loaded}
     order = [t for t in SHIFT_TASKS if t in summaries] + sorted(
         t for t in summaries if t not in SHIFT_TASKS)

@@ -29,7 +29,7 @@ def test_shift_checks_oracle_check_and_labels(tmp_path):
         _write(tmp_path, task, task, {"source_only": [so, so], "oracle": [0.7, 0.7],
                                       "emo_dna": [so + 0.05, so + 0.05],
                                       "emo_dna-spec_loss": [1 / 7, 1 / 7]})
-    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.32], "oracle": [0.2, 0.2],
+    _write(tmp_path, "emodb_m2f", "emodb_m2f", {"source_only": [0.3, 0.32], "oracle": [0.2, 0.2],
                                           "oracle-target_only": [0.4, 0.4]})
     text = emo_dna.report(str(tmp_path))
     assert "source-only UAR s0 − s100: 40.0 points" in text
@@ -43,11 +43,14 @@ def test_shift_checks_oracle_check_and_labels(tmp_path):
     assert header.split("|")[2].strip() == "synth_s0" and "emodb_m2f" in header
 
 
-def test_a_task_run_twice_gets_one_column_per_directory(tmp_path):
+def test_a_column_names_its_directory_where_that_is_not_the_task(tmp_path):
     _write(tmp_path, "pl0.1", "synth_s50", {"emo_dna": [0.35, 0.37]})
     _write(tmp_path, "pl0.01", "synth_s50", {"emo_dna": [0.38, 0.40]})
+    _write(tmp_path, "jtalk2emodb_speaker_norm", "jtalk2emodb", {"emo_dna": [0.3, 0.3]}, k=4)
+    _write(tmp_path, "emodb2jtalk", "emodb2jtalk", {"emo_dna": [0.3, 0.3]}, k=4)
     text = emo_dna.report(str(tmp_path))
     assert "synth_s50 [pl0.1]" in text and "synth_s50 [pl0.01]" in text
+    assert "| jtalk2emodb [jtalk2emodb_speaker_norm] |" in text and "| emodb2jtalk |" in text
     assert "36.0 ± 1.4" in text and "39.0 ± 1.4" in text
     assert "not all five were run" in text
 
@@ -58,10 +61,10 @@ def test_no_summaries_is_a_clear_error(tmp_path):
 
 
 def test_per_speaker_tables_follow_the_main_table(tmp_path):
-    _write(tmp_path, "s0", "synth_s0", {"source_only": [0.5, 0.5]})
-    _add(tmp_path, "s0",
+    _write(tmp_path, "synth_s0", "synth_s0", {"source_only": [0.5, 0.5]})
+    _add(tmp_path, "synth_s0",
          by_speaker={"speakers": ["spk1", "spk2"], "uar": {"source_only": [0.3, 0.7]}})
-    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no speakers
+    _write(tmp_path, "emodb_m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no speakers
     text = emo_dna.report(str(tmp_path))
     section = text[text.index("## UAR per target speaker"):text.index("## Provenance")]
     assert "### synth_s0" in section and "### emodb_m2f" not in section
@@ -69,9 +72,9 @@ def test_per_speaker_tables_follow_the_main_table(tmp_path):
 
 
 def test_uar_by_step_tables_only_for_tasks_that_logged_them(tmp_path):
-    _write(tmp_path, "s50", "synth_s50", {"source_only": [0.5, 0.5]})
-    _add(tmp_path, "s50", by_step={"source_only": {"steps": [200, 400], "uar": [0.25, 0.2]}})
-    _write(tmp_path, "m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no curve
+    _write(tmp_path, "synth_s50", "synth_s50", {"source_only": [0.5, 0.5]})
+    _add(tmp_path, "synth_s50", by_step={"source_only": {"steps": [200, 400], "uar": [0.25, 0.2]}})
+    _write(tmp_path, "emodb_m2f", "emodb_m2f", {"source_only": [0.3, 0.3]})  # older: no curve
     text = emo_dna.report(str(tmp_path))
     section = text[text.index("## Target UAR during training"):text.index("## Provenance")]
     assert "### synth_s50" in section and "### emodb_m2f" not in section
