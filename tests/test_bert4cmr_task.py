@@ -192,6 +192,14 @@ def test_evaluator_matches_affectjax_metrics():
 # --- MF baselines' recipe (§8) -----------------------------------------------------------------
 
 
+def test_pretrain_epochs_caps_only_the_pretraining_stage():
+    """``:pretrain_epochs`` is a CPU budget for pretraining; fine-tuning keeps §5's 50."""
+    arg = "size=default,pretrain_epochs=10"
+    assert config_file.get_config(arg + ",stage=pretrain").train.total_epochs == 10.0
+    assert config_file.get_config(arg + ",stage=finetune").train.total_epochs == 50.0
+    assert config_file.get_config("size=default,stage=pretrain").train.total_epochs == 50.0
+
+
 def test_mf_rows_have_their_own_recipe(cache_dir):
     """NCF's small init and batch, and no early stop before FOREC's 25 epochs (config docstring).
 

@@ -30,6 +30,8 @@ Arguments (``:key=value,...``):
 - ``model``: ``bert4cmr`` | ``gmf`` | ``nmf`` | ``mlp`` (§8 baselines); ``market_emb``: False
   is the no-market-embedding ablation.
 - ``shared``: one pretraining on every market's training part, shared by all targets.
+- ``pretrain_epochs``: caps the pretraining stage only (0 = the size's cap); the 2-core CPU
+  tables cap pretraining at 10 epochs and let fine-tuning run to its early stop.
 - ``seed``: the run seed (init, dropout, shuffling, negatives; the split too under ``paper``);
   ``seeds``: how many consecutive seeds the launcher runs from ``seed``.
 
@@ -92,7 +94,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     a = config_args.parse(
         arg, stage="all", size="default", data="synthetic", root="", target="", protocol="",
         variant="fixed", model="bert4cmr", market_emb=True, leak=False, shared=False, seed=0,
-        seeds=1)
+        seeds=1, pretrain_epochs=0.0)
     if a.size not in SIZES:
         raise ValueError(f"bert4cmr config: size={a.size!r}, expected one of {SIZES}")
     if a.stage not in ("all", "pretrain", "finetune"):
@@ -175,6 +177,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
     # §5: at most 50 epochs; tiny (CI) stops after 3 to stay well under a minute on 2 CPU cores.
     c.train.total_epochs = 3.0 if a.size == "tiny" else 50.0
+    if a.pretrain_epochs and a.stage == "pretrain":
+        # A CPU budget for the all-market stage only (the launcher's pretraining and the
+        # ``_global`` MF rows): fine-tuning keeps its §5 cap and early stopping.
+        c.train.total_epochs = a.pretrain_epochs
     c.train.eval_every_epochs = 1.0
     c.train.checkpoint_every_epochs = 1.0
     c.train.keep_checkpoints = 1
