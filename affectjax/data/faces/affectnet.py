@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -95,6 +95,36 @@ def _open_csv(csv_path: str, expected: Sequence[str]) -> tuple[csv.reader, objec
     raise FaceDataError(csv_path, f"missing column(s) {missing}; header is {names}")
 
 
+def _read_csv_records(
+    csv_path: str,
+    expected: Sequence[str],
+    bad: BadItems,
+    parse_row: Callable[[list[str], dict[str, int], str, int], FaceRecord | None],
+) -> list[FaceRecord]:
+    """Parse every data row of an annotation CSV with `parse_row(row, cols, where, line)`.
+
+    Blank lines are not records; `parse_row` returns None for a row its label filter drops, and
+    a `FaceDataError` it raises goes to `bad` (which raises it unless skipping), always located
+    at the CSV line so a bad image names the row that points to it.
+    """
+    records: list[FaceRecord] = []
+    reader, f, cols = _open_csv(csv_path, expected)
+    with f:
+        for row in reader:
+            line = reader.line_num
+            where = f"{csv_path} line {line}"
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line, typically the file's trailing newline: not a record
+            try:
+                rec = parse_row(row, cols, where, line)
+            except FaceDataError as e:
+                bad.from_error(e if e.where.startswith(csv_path) else FaceDataError(where, str(e)))
+                continue
+            if rec is not None:
+                records.append(rec)
+    return records
+
+
 def _field(row: list[str], cols: dict[str, int], name: str, where: str) -> str:
     i = cols[name]
     if i >= len(row):
@@ -145,32 +175,12 @@ def read_affectnet_csv(
     split = split or os.path.splitext(os.path.basename(csv_path))[0]
     label_of = _LabelFilter(num_classes)
     bad = BadItems(skip_bad)
-    records: list[FaceRecord] = []
-    reader, f, cols = _open_csv(csv_path, AFFECTNET_COLUMNS)
-    with f:
-        for row in reader:
-            line = reader.line_num
-            where = f"{csv_path} line {line}"
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line, typically the file's trailing newline: not a record
-            try:
-                rec = _affectnet_row(
-                    row,
-                    cols,
-                    where,
-                    line,
-                    label_of,
-                    image_root,
-                    crop_margin,
-                    verify,
-                    parse_landmarks,
-                    split,
-                )
-            except FaceDataError as e:
-                bad.from_error(e if e.where.startswith(csv_path) else FaceDataError(where, str(e)))
-                continue
-            if rec is not None:
-                records.append(rec)
+
+    def parse(row, cols, where, line):
+        return _affectnet_row(row, cols, where, line, label_of, image_root, crop_margin, verify,
+                              parse_landmarks, split)
+
+    records = _read_csv_records(csv_path, AFFECTNET_COLUMNS, bad, parse)
     return FaceSet(records, label_of.classes, "affectnet", bad.items, dict(label_of.filtered))
 
 
@@ -236,46 +246,23 @@ def read_affectnet_compiled_csv(
     split = split or os.path.splitext(os.path.basename(csv_path))[0]
     label_of = _LabelFilter(num_classes)
     bad = BadItems(skip_bad)
-    records: list[FaceRecord] = []
-    reader, f, cols = _open_csv(csv_path, COMPILED_COLUMNS)
-    with f:
-        for row in reader:
-            line = reader.line_num
-            where = f"{csv_path} line {line}"
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            try:
-                label = label_of(_field(row, cols, "exp", where), where)
-                if label is None:
-                    continue
-                number = _field(row, cols, "number", where).strip()
-                if not number:
-                    raise FaceDataError(where, "empty image number")
-                v, a = parse_va(
-                    _field(row, cols, "val", where), _field(row, cols, "aro", where), where
-                )
-                name = (
-                    number
-                    if os.path.splitext(number)[1].lower() in IMAGE_EXTENSIONS
-                    else number + image_ext
-                )
-                path = os.path.join(image_dir, name)
-                vet_image_file(path, verify)
-            except FaceDataError as e:
-                bad.from_error(e if e.where.startswith(csv_path) else FaceDataError(where, str(e)))
-                continue
-            records.append(
-                FaceRecord(
-                    key=f"{split}/{name}",
-                    source="affectnet_compiled",
-                    label=label,
-                    valence=v,
-                    arousal=a,
-                    path=path,
-                    line=line,
-                    split=split,
-                )
-            )
+
+    def parse(row, cols, where, line):
+        label = label_of(_field(row, cols, "exp", where), where)
+        if label is None:
+            return None
+        number = _field(row, cols, "number", where).strip()
+        if not number:
+            raise FaceDataError(where, "empty image number")
+        v, a = parse_va(_field(row, cols, "val", where), _field(row, cols, "aro", where), where)
+        has_ext = os.path.splitext(number)[1].lower() in IMAGE_EXTENSIONS
+        name = number if has_ext else number + image_ext
+        path = os.path.join(image_dir, name)
+        vet_image_file(path, verify)
+        return FaceRecord(key=f"{split}/{name}", source="affectnet_compiled", label=label,
+                          valence=v, arousal=a, path=path, line=line, split=split)
+
+    records = _read_csv_records(csv_path, COMPILED_COLUMNS, bad, parse)
     return FaceSet(
         records, label_of.classes, "affectnet_compiled", bad.items, dict(label_of.filtered)
     )
