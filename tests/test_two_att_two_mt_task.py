@@ -229,6 +229,12 @@ def test_config_rules():
     tiny = config_lib.get_config("stage=dimensional,size=tiny")
     assert (tiny.optim.lr, tiny.optim.lr_mults, tiny.data.augment) == (3e-3, (), False)
     assert tiny.train.total_steps == 150 and tiny.data.synth.expression_strength == 3.0
+    # tiny_steps sets the per-stage budget; one-stage rows get both stages' steps.
+    assert config_lib.get_config("size=tiny,tiny_steps=250").train.total_steps == 250
+    assert config_lib.get_config("size=tiny,tiny_steps=250,ablation=no_stage1"
+                                 ).train.total_steps == 500
+    with pytest.raises(ValueError, match="tiny_steps=5 applies to size=tiny"):
+        config_lib.get_config("size=default,tiny_steps=5")
     with pytest.raises(ValueError, match="init_from.path"):
         task_lib.build(_config("stage=dimensional,size=tiny"))
 

@@ -26,6 +26,8 @@ Arguments (``:key=value,...``):
   ``validation/<class>/*.jpg`` or ``fer2013.csv``; stage 1 only) | ``affectnet`` (``root`` holds
   the original release; ``--config.data.affectnet.layout=npy|compiled`` for the others).
 - ``ablation``: a §8 row of ``affectjax.tasks.two_att_two_mt.ROWS`` (default ``full``).
+- ``tiny_steps``: steps per stage at ``size=tiny`` (0: ``TINY_STEPS``; one-stage rows get
+  twice as many, so no row trains longer).
 - ``seed``; ``real_check``: a FER2013 split folder evaluated after synthetic training (7
   classes; report only); ``backbone_weights``: a local torchvision ResNet ``.npz`` (never
   downloaded) to start the trunk from.
@@ -50,6 +52,8 @@ from affectjax.train import trainer_defaults
 from experiments.configs import args as config_args
 
 DATA = {"synthetic": "synthetic_faces", "fer2013": "fer2013", "affectnet": "affectnet"}
+
+TINY_STEPS = 150  # per stage at size=tiny: both stages fit CI's 3-minute budget on 2 cores
 
 # §3.5 sizes. 'paper' heads go with both the ResNet-18 default and the ResNet-50 paper scale.
 TINY_MODEL = dict(backbone="resnet18", backbone_width=16, att_dim=32, att_hidden=16,
@@ -110,8 +114,8 @@ def _durations(c, a, stage: str, one_stage: bool) -> None:
     """Steps (tiny) or epochs, warm-up, evaluation and checkpoint cadence (spec §5)."""
     t = c.train
     if a.size == "tiny":
-        steps = {"categorical": 150, "dimensional": 150}
-        t.total_steps = 300 if one_stage else steps[stage]
+        steps = a.tiny_steps or TINY_STEPS
+        t.total_steps = 2 * steps if one_stage else steps
         t.log_every_steps, t.eval_every_steps, t.checkpoint_every_steps = 10, 50, 50
         c.optim.warmup_epochs = 1.0
         return
@@ -146,7 +150,8 @@ def _tiny_recipe(c, stage: str, one_stage: bool) -> None:
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
     a = config_args.parse(arg, stage="auto", size="tiny", data="synthetic", root="",
-                          ablation="full", seed=0, real_check="", backbone_weights="")
+                          ablation="full", seed=0, real_check="", backbone_weights="",
+                          tiny_steps=0)
     if a.size not in ("tiny", "default", "paper"):
         raise ValueError(f"two_att_two_mt config: size={a.size!r}, expected tiny, default or "
                          "paper")
@@ -155,6 +160,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     if a.ablation not in task_lib.ROWS:
         raise ValueError(f"two_att_two_mt config: ablation={a.ablation!r}, expected one of "
                          f"{sorted(task_lib.ROWS)}")
+    if a.tiny_steps < 0 or (a.tiny_steps and a.size != "tiny"):
+        raise ValueError(f"two_att_two_mt config: tiny_steps={a.tiny_steps} applies to size=tiny "
+                         "and must be > 0 (the other sizes train for epochs)")
     if a.real_check and a.data != "synthetic":
         raise ValueError("real_check applies to data=synthetic (train on generated faces, "
                          "evaluate on real FER2013)")
