@@ -361,8 +361,33 @@ def render(summary: Mapping) -> str:
             ["row", "stage", "mean s", "runs"],
             [[summary["labels"][r], s, f"{np.mean(v):.1f}", str(len(v))]
              for (r, s), v in rows.items()]), ""]
+        totals = seed_wall_times(summary)
+        lines += ["Whole table, training wall time per seed (every stage run counted once; a "
+                  "shared pretraining once per row): " + ", ".join(
+                      f"seed {seed} {sec / 60:.1f} min" for seed, sec in totals.items()) + ".",
+                  ""]
     lines += ["## Provenance", "", results.provenance_block(summary["provenance"], seeds)]
     return "\n".join(lines)
+
+
+def seed_wall_times(summary: dict) -> dict[int, float]:
+    """Seconds of training per seed over the table's runs, each stage run counted once.
+
+    Derived rows reuse another row's pretraining, and a shared pretraining serves every target,
+    so the records repeat those times; both are counted once.
+    """
+    runs = {}
+    for rec in summary["records"]:
+        row = ROWS.get(rec["row"])
+        if not rec.get("wall_s") or row is None or row.stages == "derived":
+            continue
+        for stage, sec in rec["wall_s"].items():
+            shared = stage == "pretrain" and summary.get("shared_pretraining")
+            runs[(rec["seed"], rec["row"], stage, None if shared else rec["target"])] = sec
+    totals: dict[int, float] = {}
+    for (seed, *_), sec in runs.items():
+        totals[seed] = totals.get(seed, 0.0) + sec
+    return dict(sorted(totals.items()))
 
 
 def report(runs_dir: str) -> str:

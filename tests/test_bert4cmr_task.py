@@ -262,7 +262,8 @@ def test_end_to_end_tables_outputs_and_resume(table, cache_dir):
                                           "global_popularity", "oracle")}
     md = (workdir / "results.md").read_text()
     for label in ("Bert4CMR (fixed)", "pretrain-only", "Target popularity", "oracle",
-                  "Global popularity", "NDCG@10", "HR@5", "commit"):
+                  "Global popularity", "NDCG@10", "HR@5", "commit",
+                  "Whole table, training wall time per seed"):
         assert label in md
     assert launcher.report(str(workdir)).count("## NDCG@10") == 1
 
@@ -339,3 +340,18 @@ def test_target_list_resolves_to_each_market(tmp_path):
     assert config.data.target == ""
     assert launcher.resolve_targets(config) == ["m2", TARGET]
     assert launcher.resolve_targets(make_config(tmp_path, target=TARGET)) == [TARGET]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_seed_wall_times_count_each_stage_run_once(shared):
+    def rec(row, seed, target, **wall):
+        return {"row": row, "seed": seed, "target": target, "wall_s": wall}
+
+    records = [rec("full", 0, "a", pretrain=100.0, finetune=10.0),
+               rec("full", 0, "b", pretrain=100.0 if shared else 50.0, finetune=20.0),
+               rec("pretrain_only", 0, "a", pretrain=100.0),  # derived: full's pretraining
+               rec("gmf", 0, "a", finetune=5.0),
+               rec("full", 1, "a", pretrain=200.0, finetune=1.0),
+               {"row": "target_popularity", "seed": 0, "target": "a"}]
+    totals = launcher.seed_wall_times({"records": records, "shared_pretraining": shared})
+    assert totals == ({0: 135.0, 1: 201.0} if shared else {0: 185.0, 1: 201.0})
