@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from affectjax.models.emo_dna import EmoDNA
+from tests.model_utils import numpy_variables
 
 TINY = dict(num_classes=4, channels=8, levels=2, proj_dim=8, disc_hidden=8, dropout=0.1)
 KEYS = {"z_e", "z_c", "u", "v", "corpus_logits", "disc_logits"}
@@ -17,28 +18,12 @@ def _count(tree) -> int:
     return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(tree))
 
 
-def _numpy_init(model, x, seed=0):
-    """Variables of the right structure from numpy: parameters N(0, 0.3^2), BN statistics (0, 1).
-
-    Compiling ``model.init`` (one random initialiser per parameter) costs more CPU time than all
-    these tests' forward and backward passes together; ``test_timnet.py`` runs the real init.
-    """
-    shapes = jax.eval_shape(functools.partial(model.init, train=False), jax.random.key(0), x)
-    rng = np.random.default_rng(seed)
-    params = jax.tree.map(lambda s: (0.3 * rng.normal(size=s.shape)).astype(np.float32),
-                          shapes["params"])
-    stats = jax.tree_util.tree_map_with_path(
-        lambda path, s: np.full(s.shape, 1.0 if "var" in str(path[-1]) else 0.0, np.float32),
-        shapes["batch_stats"])
-    return {"params": params, "batch_stats": stats}
-
-
 @pytest.fixture(scope="module")
 def tiny():
     model = EmoDNA(**TINY)
     # Inputs from numpy: an eager jax.random call would compile the threefry hash (seconds).
     x = jnp.asarray(np.random.default_rng(0).normal(size=(6, 17, 13)), jnp.float32)
-    return model, x, _numpy_init(model, x)
+    return model, x, numpy_variables(model, x)
 
 
 def _check_outputs(logits, aux, b=6):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from affectjax.models.ser import TIMEncoder, make_encoder
+from tests.model_utils import numpy_variables
 
 TINY = dict(channels=8, levels=2, kernel_size=2, dropout=0.5)
 T, F = 33, 13
@@ -21,21 +22,6 @@ def _key(seed):
 
 def _count(tree) -> int:
     return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(tree))
-
-
-def _numpy_init(module, x, seed=0):
-    """Variables of the right structure from numpy: parameters N(0, 0.3^2), BN statistics (0, 1).
-
-    Compiling a real ``init`` costs seconds of CPU; the ``tiny`` fixture's real init is enough.
-    """
-    shapes = jax.eval_shape(functools.partial(module.init, train=False), jax.random.key(0), x)
-    rng = np.random.default_rng(seed)
-    params = jax.tree.map(lambda s: (0.3 * rng.normal(size=s.shape)).astype(np.float32),
-                          shapes["params"])
-    stats = jax.tree_util.tree_map_with_path(
-        lambda path, s: np.full(s.shape, 1.0 if "var" in str(path[-1]) else 0.0, np.float32),
-        shapes["batch_stats"])
-    return {"params": params, "batch_stats": stats}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +102,7 @@ def test_train_and_eval_modes(kind, tiny):
     else:
         enc = make_encoder(kind, **TINY)
         x = tiny[1]
-        variables = _numpy_init(enc, x)
+        variables = numpy_variables(enc, x)
 
     @functools.partial(jax.jit, static_argnames="train")
     def run(variables, x, rng, train):
