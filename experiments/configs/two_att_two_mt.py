@@ -53,7 +53,7 @@ from experiments.configs import args as config_args
 
 DATA = {"synthetic": "synthetic_faces", "fer2013": "fer2013", "affectnet": "affectnet"}
 
-TINY_STEPS = 150  # per stage at size=tiny: both stages fit CI's 3-minute budget on 2 cores
+TINY_STEPS = 150  # per stage at size=tiny: both tiny commands fit spec §11.1's 3 min on 2 cores
 
 # §3.5 sizes. 'paper' heads go with both the ResNet-18 default and the ResNet-50 paper scale.
 TINY_MODEL = dict(backbone="resnet18", backbone_width=16, att_dim=32, att_hidden=16,
