@@ -11,8 +11,9 @@ A table (``:stage=all``, the default) runs, for every target (``target=all``: ev
 evaluation lists) and every seed, the rows of spec §8 in ``<workdir>/<target>/seed_<s>/<row>/
 <stage>``: pretraining, then fine-tuning from its best checkpoint (``init_from``); with
 ``:shared=True`` one pretraining per seed and row on every market's training part, in
-``<workdir>/shared/seed_<s>/<row>/pretrain``, serves every target. The popularity baselines are
-scored on the same lists. It writes ``summary.json`` (every number of the table) and
+``<workdir>/shared/seed_<s>/<row>/pretrain``, serves every target. The counting baselines
+(target and global popularity, item co-occurrence on the target and on all markets) are scored
+on the same lists. It writes ``summary.json`` (every number of the table) and
 ``results.md``; ``python -m experiments.report bert4cmr --runs=<workdir>`` re-renders the latter.
 
 A stage whose ``results.json`` exists is complete and is not run again; an interrupted one
@@ -41,7 +42,7 @@ from affectjax.tasks import bert4cmr as task_lib
 from affectjax.train.loop import RESULTS_FILE
 from experiments import common, results
 
-# --rows: table rows (see ROWS; 'popularity' = the deterministic baselines only); default: the
+# --rows: table rows (see ROWS; 'popularity' = the counting baselines only); default: the
 # config's row and every §8 baseline. --seeds: default config.seed … + experiment.seeds - 1.
 
 SUMMARY_FILE = "summary.json"
@@ -87,7 +88,10 @@ ROWS = {
     "mlp": Row("MLP (target only)", {"model": "mlp"}, "finetune"),
     "mlp_global": Row("MLP++ (all markets)", {"model": "mlp"}, "pretrain"),
 }
-POPULARITY = {"target_popularity": "Target popularity", "global_popularity": "Global popularity"}
+# Deterministic rows, computed from counts on the lists of every table (no training).
+COUNTING = {"target_popularity": "Target popularity", "global_popularity": "Global popularity",
+            "target_cooccurrence": "Item co-occurrence (target)",
+            "global_cooccurrence": "Item co-occurrence (all markets)"}
 
 
 def default_rows(config) -> list[str]:
@@ -181,13 +185,18 @@ def resolve_targets(config) -> list[str]:
     return [data.target]
 
 
-def popularity_records(config, target: str, seed: int, which: str) -> list[dict]:
+def counting_records(config, target: str, seed: int, which: str) -> list[dict]:
+    """The COUNTING rows on ``target``'s lists."""
     data = market_loading.load_market_data(config)
-    scores = mk.evaluate_popularity(data.inter, data.split, which=which, markets=[target],
-                                    ties=config.eval.ties)
-    return [{"row": f"{kind}_popularity", "target": target, "seed": seed,
-             "metrics": {m: scores[kind][target][m] for m in METRICS},
-             "users": scores[kind][target]["users"]} for kind in ("target", "global")]
+    out = []
+    for name, evaluate in (("popularity", mk.evaluate_popularity),
+                           ("cooccurrence", mk.evaluate_cooccurrence)):
+        scores = evaluate(data.inter, data.split, which=which, markets=[target],
+                          ties=config.eval.ties)
+        out += [{"row": f"{kind}_{name}", "target": target, "seed": seed,
+                 "metrics": {m: scores[kind][target][m] for m in METRICS},
+                 "users": scores[kind][target]["users"]} for kind in ("target", "global")]
+    return out
 
 
 def oracle_record(config, target: str, seed: int, which: str) -> dict:
@@ -244,7 +253,7 @@ def run_table(base, workdir: str, rows: Sequence[str],
                     d = os.path.join(workdir, "shared", f"seed_{seed}", r, "pretrain")
                     shared_dirs[r] = (d, run_stage(cfg(r, "pretrain", ""), d))
         for target in targets:
-            records += popularity_records(cfg("full", "finetune", target), target, seed, which)
+            records += counting_records(cfg("full", "finetune", target), target, seed, which)
             if base.data.source == "synthetic":
                 records.append(oracle_record(cfg("full", "finetune", target), target, seed,
                                              which))
@@ -284,8 +293,8 @@ def run_table(base, workdir: str, rows: Sequence[str],
         "provenance": results.provenance(workdir), "data": base.data.source,
         "protocol": base.data.protocol, "size_args": base.experiment.args,
         "eval_split": which, "targets": targets, "seeds": seeds,
-        "rows": [*POPULARITY, *rows, *(["oracle"] if base.data.source == "synthetic" else [])],
-        "labels": {**{r: ROWS[r].label for r in rows}, **POPULARITY,
+        "rows": [*COUNTING, *rows, *(["oracle"] if base.data.source == "synthetic" else [])],
+        "labels": {**{r: ROWS[r].label for r in rows}, **COUNTING,
                    "oracle": "Generator oracle (true logits; reference, not a model)"},
         "leaky": [r for r in rows if ROWS[r].leaky],
         "shared_pretraining": shared, "records": records,

@@ -259,10 +259,12 @@ def test_end_to_end_tables_outputs_and_resume(table, cache_dir):
 
     rows = {(r["row"], r["target"]) for r in summary["records"]}
     assert rows == {(r, TARGET) for r in ("full", "pretrain_only", "target_popularity",
-                                          "global_popularity", "oracle")}
+                                          "global_popularity", "target_cooccurrence",
+                                          "global_cooccurrence", "oracle")}
     md = (workdir / "results.md").read_text()
     for label in ("Bert4CMR (fixed)", "pretrain-only", "Target popularity", "oracle",
-                  "Global popularity", "NDCG@10", "HR@5", "commit",
+                  "Global popularity", "Item co-occurrence (all markets)", "NDCG@10", "HR@5",
+                  "commit",
                   "Whole table, training wall time per seed"):
         assert label in md
     assert launcher.report(str(workdir)).count("## NDCG@10") == 1

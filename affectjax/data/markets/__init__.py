@@ -1,5 +1,10 @@
 """Cross-market recommendation data: readers, synthetic generator, protocols, rows, baselines."""
 
+from affectjax.data.markets.cooccurrence import (
+    cooccurrence_matrix,
+    cooccurrence_scores,
+    evaluate_cooccurrence,
+)
 from affectjax.data.markets.errors import MarketDataError
 from affectjax.data.markets.interactions import (
     Interactions,
@@ -10,6 +15,7 @@ from affectjax.data.markets.interactions import (
 )
 from affectjax.data.markets.popularity import (
     evaluate_popularity,
+    evaluate_scorer,
     popularity_counts,
     ranking_metrics,
     score_lists,
@@ -78,5 +84,6 @@ __all__ = [
     "generate", "write_synthetic", "load_ground_truth", "oracle_scores",
     "make_split", "given_split", "save_split", "load_split",
     "train_row_mask", "histories", "fixed_train_rows", "faithful_train_rows", "eval_inputs",
-    "popularity_counts", "score_lists", "ranking_metrics", "evaluate_popularity",
+    "popularity_counts", "score_lists", "ranking_metrics", "evaluate_scorer",
+    "evaluate_popularity", "cooccurrence_matrix", "cooccurrence_scores", "evaluate_cooccurrence",
 ]

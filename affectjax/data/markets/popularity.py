@@ -8,7 +8,8 @@ from affectjax import metrics
 from affectjax.data.markets.interactions import Interactions
 from affectjax.data.markets.split import TRAIN, EvalLists, Split
 
-__all__ = ["KS", "popularity_counts", "score_lists", "ranking_metrics", "evaluate_popularity"]
+__all__ = ["KS", "popularity_counts", "score_lists", "ranking_metrics", "evaluate_scorer",
+           "evaluate_popularity"]
 
 KS = (5, 10)
 
@@ -44,12 +45,13 @@ def ranking_metrics(scores: np.ndarray, *, ks=KS, ties: str = "expected") -> dic
     return out
 
 
-def evaluate_popularity(inter: Interactions, split: Split, *, which: str = "test",
-                        kinds=("target", "global"), markets=None, ties: str = "expected",
-                        ) -> dict[str, dict[str, dict[str, float]]]:
+def evaluate_scorer(inter: Interactions, split: Split, scorer, *, which: str = "test",
+                    kinds=("target", "global"), markets=None, ties: str = "expected",
+                    ) -> dict[str, dict[str, dict[str, float]]]:
     """``{kind: {market: metrics, ..., 'avg': unweighted mean over markets}}``.
 
-    Each market is the target in turn and is scored on its own users' lists.
+    ``scorer(kind, code, lists)`` gives the [U, C] scores of market ``code``'s own lists; each
+    market is the target in turn.
     """
     lists = split.lists(which)
     out: dict[str, dict[str, dict[str, float]]] = {}
@@ -59,10 +61,19 @@ def evaluate_popularity(inter: Interactions, split: Split, *, which: str = "test
             sub = lists.for_market(inter.market_id(code))
             if not len(sub):
                 continue
-            res[code] = ranking_metrics(
-                score_lists(popularity_counts(inter, split, code, kind), sub), ties=ties)
+            res[code] = ranking_metrics(scorer(kind, code, sub), ties=ties)
             res[code]["users"] = float(len(sub))
         names = [n for n in next(iter(res.values())) if n != "users"] if res else []
         res["avg"] = {n: float(np.mean([res[c][n] for c in res])) for n in names}
         out[kind] = res
     return out
+
+
+def evaluate_popularity(inter: Interactions, split: Split, *, which: str = "test",
+                        kinds=("target", "global"), markets=None, ties: str = "expected",
+                        ) -> dict[str, dict[str, dict[str, float]]]:
+    """Target and global popularity (``evaluate_scorer``'s result)."""
+    return evaluate_scorer(
+        inter, split,
+        lambda kind, code, sub: score_lists(popularity_counts(inter, split, code, kind), sub),
+        which=which, kinds=kinds, markets=markets, ties=ties)
