@@ -293,7 +293,8 @@ def report(runs_dir: str) -> str:
     texts = []
     for path in sorted(found):
         with open(path) as f:
-            texts.append(f"<!-- from {path} -->\n" + render(json.load(f)))
+            texts.append(f"<!-- {os.path.relpath(path, runs_dir)} -->\n"
+                         + render(json.load(f)))
     return "\n\n".join(texts)
 
 

@@ -92,6 +92,15 @@ def test_make_model_reads_config_and_rejects_unknown_variant():
     cfg.variant = "cloze"
     c = make_model(cfg, num_items=N_TINY, num_markets=M_TINY, max_history=H)
     assert isinstance(c, Bert4CMRCloze) and c.mask_id == N_TINY + 1 and c.num_layers == 2
+    # The embedding init reaches both variants' tables (fixed: item and market).
+    cfg.update(variant="fixed", embedding_stddev=0.02)
+    small = make_model(cfg, num_items=N_TINY, num_markets=M_TINY, max_history=H)
+    emb = init(small, *rows(0, B))["params"]["embed"]
+    assert 0.015 < float(jnp.std(emb["item"]["embedding"][1:])) < 0.025
+    assert float(jnp.std(emb["market"]["embedding"])) < 0.05
+    cfg.variant = "cloze"
+    assert make_model(cfg, num_items=N_TINY, num_markets=M_TINY,
+                      max_history=H).embedding_stddev == 0.02
     cfg.variant = "nope"
     with pytest.raises(ValueError, match="unknown Bert4CMR variant"):
         make_model(cfg, num_items=N_TINY, num_markets=M_TINY, max_history=H)

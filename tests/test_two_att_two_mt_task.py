@@ -162,7 +162,9 @@ def test_launcher_table_from_the_runs(two_stages, tmp_path):
     assert text.index("constant: training mean") < text.index("2Att-2Mt (both stages)")
     (tmp_path / "synthetic").mkdir()
     (tmp_path / "synthetic" / "summary.json").write_text(json.dumps(summary))
-    assert "## test" in launcher.report(str(tmp_path))
+    rendered = launcher.report(str(tmp_path))
+    # The section marker is relative to the runs root, as experiments.report --merge keys it.
+    assert "## test" in rendered and rendered.startswith("<!-- synthetic/summary.json -->\n")
 
 
 def test_baselines_match_hand_computation():

@@ -293,12 +293,14 @@ class Bert4CMR(nn.Module):
     use_pos_emb: bool = False  # [our choice]; off in fixed/faithful [official-code]
     max_len: int = 51  # H+1 rows of the position table, only used with use_pos_emb
     history_ignores_candidate: bool = False  # [our choice]
+    embedding_stddev: float = 1.0  # [official-code] nn.Embedding's N(0, 1)
 
     def setup(self):
         self.embed = _Embedder(
             self.num_items, self.num_markets, self.emb_dim, self.dropout_rate,
             self.layer_norm_eps, self.use_market_emb,
-            num_positions=self.max_len if self.use_pos_emb else 0)
+            num_positions=self.max_len if self.use_pos_emb else 0,
+            embedding_stddev=self.embedding_stddev)
         self.blocks = [
             EncoderBlock(self.emb_dim, self.num_heads, self.mlp_dim, self.dropout_rate,
                          self.attention_dropout_rate, self.layer_norm_eps)
@@ -504,7 +506,7 @@ def make_model(model_cfg: Any, *, num_items: int, num_markets: int,
         model_cfg, k, d)
     common = {k: get(k) for k in ("emb_dim", "num_layers", "num_heads", "mlp_dim",
                                   "dropout_rate", "attention_dropout_rate", "layer_norm_eps",
-                                  "use_market_emb") if get(k) is not None}
+                                  "use_market_emb", "embedding_stddev") if get(k) is not None}
     variant = get("variant", "fixed")
     if variant in ("fixed", "faithful"):
         extra = {k: get(k) for k in ("use_pos_emb", "history_ignores_candidate")

@@ -138,7 +138,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 
     c.model = ml_collections.ConfigDict(dict(
         kind=a.model, variant=a.variant, layer_norm_eps=1e-5, use_market_emb=a.market_emb,
-        use_pos_emb=False, history_ignores_candidate=False, **_model(a.size)))
+        use_pos_emb=False, history_ignores_candidate=False, embedding_stddev=1.0,
+        **_model(a.size)))
     # Cloze variant (§3.4) [related-code: BERT4Rec].
     c.model.update(mask_ratio=0.2, last_item_mask_prob=0.5, cloze_loss="softmax")
     # MF baselines (§8) [related-code: NCF/FOREC]: dims 32, MLP (64, 128, 64, 32).
