@@ -396,7 +396,7 @@ class Bert4CMRCloze(nn.Module):
     layer_norm_eps: float = 1e-5
     use_market_emb: bool = True
     max_len: int = 51
-    # N(0, 1) like the other variants [our choice: comparable ablations]; BERT4Rec uses 0.02.
+    # Module default N(0, 1) like Bert4CMR's; the config sets BERT4Rec's 0.02, as for fixed.
     embedding_stddev: float = 1.0
 
     @property
