@@ -25,8 +25,6 @@ resumes from its last checkpoint (the trainer's rule), so rerunning a command re
 from __future__ import annotations
 
 import dataclasses
-import glob
-import json
 import logging
 import os
 import time
@@ -401,14 +399,7 @@ def seed_wall_times(summary: dict) -> dict[int, float]:
 
 def report(runs_dir: str) -> str:
     """Every table under ``runs_dir`` (its summary.json files), for ``experiments.report``."""
-    paths = sorted(glob.glob(os.path.join(runs_dir, "**", SUMMARY_FILE), recursive=True))
-    if not paths:
-        raise SystemExit(f"no {SUMMARY_FILE} under {runs_dir}; run experiments.bert4cmr first")
-    parts = []
-    for path in paths:
-        with open(path) as f:
-            parts.append(f"<!-- {os.path.relpath(path, runs_dir)} -->\n" + render(json.load(f)))
-    return "\n\n".join(parts)
+    return results.sectioned_report(runs_dir, render, "bert4cmr")
 
 
 def main(argv) -> None:

@@ -9,7 +9,7 @@ import platform
 import shlex
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -135,3 +135,19 @@ def provenance_block(prov: Mapping[str, str], seeds: Sequence[int]) -> str:
 def write_json(path: str, payload) -> None:
     with open(path, "w") as f:
         json.dump(payload, f, indent=2, sort_keys=True)
+
+
+def sectioned_report(runs_dir: str, render: Callable[[dict], str], system: str) -> str:
+    """Every ``summary.json`` below ``runs_dir`` rendered, one section per table.
+
+    Each section starts with ``<!-- <path relative to runs_dir> -->``, the key by which
+    ``experiments.report --merge`` replaces or keeps it.
+    """
+    paths = sorted(glob.glob(os.path.join(runs_dir, "**", "summary.json"), recursive=True))
+    if not paths:
+        raise SystemExit(f"no summary.json under {runs_dir}; run experiments.{system} first")
+    parts = []
+    for path in paths:
+        with open(path) as f:
+            parts.append(f"<!-- {os.path.relpath(path, runs_dir)} -->\n" + render(json.load(f)))
+    return "\n\n".join(parts)

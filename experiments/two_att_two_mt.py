@@ -281,21 +281,7 @@ def render(summary: Mapping) -> str:
 
 def report(runs_dir: str) -> str:
     """Every results table below ``runs_dir`` (each launcher's summary.json), re-rendered."""
-    found = []
-    for root, _, files in sorted(os.walk(runs_dir)):
-        if SUMMARY in files:
-            found.append(os.path.join(root, SUMMARY))
-    if not found:
-        raise FileNotFoundError(f"no {SUMMARY} below {runs_dir!r}: run experiments."
-                                "two_att_two_mt with --rows first")
-    import json
-
-    texts = []
-    for path in sorted(found):
-        with open(path) as f:
-            texts.append(f"<!-- {os.path.relpath(path, runs_dir)} -->\n"
-                         + render(json.load(f)))
-    return "\n\n".join(texts)
+    return results.sectioned_report(runs_dir, render, "two_att_two_mt")
 
 
 # ---------------------------------------------------------------------------------------------
