@@ -38,7 +38,7 @@ from affectjax.data import markets as mk
 from affectjax.data.markets import loading as market_loading
 from affectjax.tasks import bert4cmr as task_lib
 from affectjax.train.loop import RESULTS_FILE
-from experiments import common, results
+from experiments import bert4cmr_checks, common, results
 
 # --rows: table rows (see ROWS; 'popularity' = the counting baselines only); default: the
 # config's row and every §8 baseline. --seeds: default config.seed … + experiment.seeds - 1.
@@ -357,6 +357,10 @@ def render(summary: Mapping) -> str:
             line.append(_cell(per_seed))
             table.append(line)
         lines += [results.markdown_table(["model", *targets, "avg"], table), ""]
+    checks = bert4cmr_checks.generator_checks(summary)
+    if checks:
+        lines += ["## Checks (spec §11.3)", "",
+                  "Gaps in NDCG@10 averaged over the targets, paired by seed.", "", *checks, ""]
     times = [r for r in summary["records"] if r.get("wall_s")]
     if times:
         lines += ["## Wall time per stage (s, this machine)", ""]
