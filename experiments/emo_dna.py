@@ -10,7 +10,6 @@ target label is used for training or for any choice.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -283,16 +282,8 @@ def report(runs_dir: str) -> str:
     cells are target UAR (WAR) mean ± std over the seeds the launcher ran. Below it, the spec's
     §11 checks that the present tasks allow, as measured.
     """
-    import glob
-
-    paths = sorted(glob.glob(os.path.join(runs_dir, "**", "summary.json"), recursive=True))
-    if not paths:
-        raise SystemExit(f"no summary.json under {runs_dir}; run experiments.emo_dna first")
-    loaded = []
-    for path in paths:
-        with open(path) as f:
-            summary = json.load(f)
-        loaded.append(summary | {"dir": os.path.relpath(os.path.dirname(path), runs_dir)})
+    loaded = [summary | {"dir": os.path.dirname(rel) or "."}
+              for rel, summary in results.load_summaries(runs_dir, "emo_dna")]
     # One column per run directory: named by its task where the directory is named so, else
     # "task [dir]" (a task run with overrides, e.g. a sweep on a dev task; its command says which).
     summaries = {(s["task"] if s["dir"] == s["task"] else f"{s['task']} [{s['dir']}]"): s

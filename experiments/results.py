@@ -137,17 +137,26 @@ def write_json(path: str, payload) -> None:
         json.dump(payload, f, indent=2, sort_keys=True)
 
 
+def load_summaries(runs_dir: str, system: str) -> list[tuple[str, dict]]:
+    """(path relative to ``runs_dir``, parsed JSON) of every ``summary.json`` below it, sorted.
+
+    No summary at all is a SystemExit naming the launcher that writes them.
+    """
+    paths = sorted(glob.glob(os.path.join(runs_dir, "**", "summary.json"), recursive=True))
+    if not paths:
+        raise SystemExit(f"no summary.json under {runs_dir}; run experiments.{system} first")
+    loaded = []
+    for path in paths:
+        with open(path) as f:
+            loaded.append((os.path.relpath(path, runs_dir), json.load(f)))
+    return loaded
+
+
 def sectioned_report(runs_dir: str, render: Callable[[dict], str], system: str) -> str:
     """Every ``summary.json`` below ``runs_dir`` rendered, one section per table.
 
     Each section starts with ``<!-- <path relative to runs_dir> -->``, the key by which
     ``experiments.report --merge`` replaces or keeps it.
     """
-    paths = sorted(glob.glob(os.path.join(runs_dir, "**", "summary.json"), recursive=True))
-    if not paths:
-        raise SystemExit(f"no summary.json under {runs_dir}; run experiments.{system} first")
-    parts = []
-    for path in paths:
-        with open(path) as f:
-            parts.append(f"<!-- {os.path.relpath(path, runs_dir)} -->\n" + render(json.load(f)))
-    return "\n\n".join(parts)
+    return "\n\n".join(f"<!-- {rel} -->\n" + render(summary)
+                        for rel, summary in load_summaries(runs_dir, system))
