@@ -361,31 +361,33 @@ def render(summary: Mapping) -> str:
     if checks:
         lines += ["## Checks (spec §11.3)", "",
                   "Gaps in NDCG@10 averaged over the targets, paired by seed.", "", *checks, ""]
-    times = [r for r in summary["records"] if r.get("wall_s")]
-    if times:
-        lines += ["## Wall time per stage (s, this machine)", ""]
-        rows = {}
-        for rec in times:
-            for stage, sec in rec["wall_s"].items():
-                rows.setdefault((rec["row"], stage), []).append(sec)
+    runs = stage_runs(summary)
+    if runs:
+        lines += ["## Wall time per stage (s, this machine)", "",
+                  "Each run counted once: a shared pretraining serves every target, and "
+                  "pretrain-only rows reuse their source row's pretraining.", ""]
+        per_stage = {}
+        for (_, row, stage, _), sec in runs.items():
+            per_stage.setdefault((row, stage), []).append(sec)
         lines += [results.markdown_table(
             ["row", "stage", "mean s", "runs"],
             [[summary["labels"][r], s, f"{np.mean(v):.1f}", str(len(v))]
-             for (r, s), v in rows.items()]), ""]
-        totals = seed_wall_times(summary)
-        lines += ["Whole table, training wall time per seed (every stage run counted once; a "
-                  "shared pretraining once per row): " + ", ".join(
-                      f"seed {seed} {sec / 60:.1f} min" for seed, sec in totals.items()) + ".",
-                  ""]
+             for (r, s), v in per_stage.items()]), ""]
+        totals: dict[int, float] = {}
+        for (seed, *_), sec in runs.items():
+            totals[seed] = totals.get(seed, 0.0) + sec
+        lines += ["Whole table, training wall time per seed: " + ", ".join(
+                      f"seed {seed} {sec / 60:.1f} min" for seed, sec in sorted(totals.items()))
+                  + ".", ""]
     lines += ["## Provenance", "", results.provenance_block(summary["provenance"], seeds)]
     return "\n".join(lines)
 
 
-def seed_wall_times(summary: dict) -> dict[int, float]:
-    """Seconds of training per seed over the table's runs, each stage run counted once.
+def stage_runs(summary: dict) -> dict[tuple, float]:
+    """Seconds of each training run of the table, keyed (seed, row, stage, target or None).
 
     Derived rows reuse another row's pretraining, and a shared pretraining serves every target,
-    so the records repeat those times; both are counted once.
+    so the records repeat those times; the keys count each run once (target None: shared).
     """
     runs = {}
     for rec in summary["records"]:
@@ -395,10 +397,7 @@ def seed_wall_times(summary: dict) -> dict[int, float]:
         for stage, sec in rec["wall_s"].items():
             shared = stage == "pretrain" and summary.get("shared_pretraining")
             runs[(rec["seed"], rec["row"], stage, None if shared else rec["target"])] = sec
-    totals: dict[int, float] = {}
-    for (seed, *_), sec in runs.items():
-        totals[seed] = totals.get(seed, 0.0) + sec
-    return dict(sorted(totals.items()))
+    return runs
 
 
 def report(runs_dir: str) -> str:

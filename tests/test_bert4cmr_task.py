@@ -362,7 +362,7 @@ def test_target_list_resolves_to_each_market(tmp_path):
 
 
 @pytest.mark.parametrize("shared", [True, False])
-def test_seed_wall_times_count_each_stage_run_once(shared):
+def test_stage_runs_count_each_training_run_once(shared):
     def rec(row, seed, target, **wall):
         return {"row": row, "seed": seed, "target": target, "wall_s": wall}
 
@@ -372,5 +372,12 @@ def test_seed_wall_times_count_each_stage_run_once(shared):
                rec("gmf", 0, "a", finetune=5.0),
                rec("full", 1, "a", pretrain=200.0, finetune=1.0),
                {"row": "target_popularity", "seed": 0, "target": "a"}]
-    totals = launcher.seed_wall_times({"records": records, "shared_pretraining": shared})
+    runs = launcher.stage_runs({"records": records, "shared_pretraining": shared})
+    totals = {}
+    for (seed, *_), sec in runs.items():
+        totals[seed] = totals.get(seed, 0.0) + sec
     assert totals == ({0: 135.0, 1: 201.0} if shared else {0: 185.0, 1: 201.0})
+    # The per-stage table's run counts: seed 0's shared pretraining is one run, not two.
+    full_pretrains = [k for k in runs if k[1] == "full" and k[2] == "pretrain"]
+    assert len(full_pretrains) == (2 if shared else 3)
+    assert not any(k[1] in ("pretrain_only", "target_popularity") for k in runs)
