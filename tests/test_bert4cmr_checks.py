@@ -53,6 +53,7 @@ def test_gap_above_threshold_but_within_two_standard_errors_is_not_met():
         "full": [0.30, 0.27, 0.33], "no_market_emb": [0.25, 0.28, 0.27]}))
     # Gaps 0.05, −0.01, 0.06: mean 0.033 ≥ 0.01, but its standard error is 0.022.
     assert lines == [lines[0]] and lines[0].endswith("NOT met")
+    assert "over 3 seed(s) (per seed +0.050, -0.010, +0.060);" in lines[0]
 
 
 def test_checks_only_on_generator_tables_and_in_the_rendered_report():
