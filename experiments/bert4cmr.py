@@ -373,11 +373,8 @@ def render(summary: Mapping) -> str:
             ["row", "stage", "mean s", "runs"],
             [[summary["labels"][r], s, f"{np.mean(v):.1f}", str(len(v))]
              for (r, s), v in per_stage.items()]), ""]
-        totals: dict[int, float] = {}
-        for (seed, *_), sec in runs.items():
-            totals[seed] = totals.get(seed, 0.0) + sec
         lines += ["Whole table, training wall time per seed: " + ", ".join(
-                      f"seed {seed} {sec / 60:.1f} min" for seed, sec in sorted(totals.items()))
+                      f"seed {seed} {sec / 60:.1f} min" for seed, sec in seed_totals(runs).items())
                   + ".", ""]
     lines += ["## Provenance", "", results.provenance_block(summary["provenance"], seeds)]
     return "\n".join(lines)
@@ -398,6 +395,14 @@ def stage_runs(summary: dict) -> dict[tuple, float]:
             shared = stage == "pretrain" and summary.get("shared_pretraining")
             runs[(rec["seed"], rec["row"], stage, None if shared else rec["target"])] = sec
     return runs
+
+
+def seed_totals(runs: Mapping[tuple, float]) -> dict[int, float]:
+    """Seconds of training per seed, summed over ``stage_runs``' runs."""
+    totals: dict[int, float] = {}
+    for (seed, *_), sec in runs.items():
+        totals[seed] = totals.get(seed, 0.0) + sec
+    return dict(sorted(totals.items()))
 
 
 def report(runs_dir: str) -> str:

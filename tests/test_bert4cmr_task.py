@@ -373,10 +373,7 @@ def test_stage_runs_count_each_training_run_once(shared):
                rec("full", 1, "a", pretrain=200.0, finetune=1.0),
                {"row": "target_popularity", "seed": 0, "target": "a"}]
     runs = launcher.stage_runs({"records": records, "shared_pretraining": shared})
-    totals = {}
-    for (seed, *_), sec in runs.items():
-        totals[seed] = totals.get(seed, 0.0) + sec
-    assert totals == ({0: 135.0, 1: 201.0} if shared else {0: 185.0, 1: 201.0})
+    assert launcher.seed_totals(runs) == ({0: 135.0, 1: 201.0} if shared else {0: 185.0, 1: 201.0})
     # The per-stage table's run counts: seed 0's shared pretraining is one run, not two.
     full_pretrains = [k for k in runs if k[1] == "full" and k[2] == "pretrain"]
     assert len(full_pretrains) == (2 if shared else 3)
