@@ -23,14 +23,18 @@ def per_seed_average(summary: Mapping, row: str) -> dict[int, float]:
             for seed, by in sorted(cells.items()) if all(t in by for t in targets)}
 
 
+def seed_gaps(full: Mapping[int, float], other: Mapping[int, float]) -> dict[int, float]:
+    """full − other for each seed both ran, in seed order."""
+    return {s: full[s] - other[s] for s in sorted(set(full) & set(other))}
+
+
 def paired_gap(full: Mapping[int, float], other: Mapping[int, float]) -> tuple[float, float, int]:
     """Mean and standard error of full − other over the seeds both ran (paired by seed).
 
     The standard error is the sample std (ddof 1) over √n; it is NaN below two seeds, where
     the spread is unknown.
     """
-    seeds = sorted(set(full) & set(other))
-    gaps = np.array([full[s] - other[s] for s in seeds], float)
+    gaps = np.array(list(seed_gaps(full, other).values()), float)
     if not len(gaps):
         return float("nan"), float("nan"), 0
     se = float(gaps.std(ddof=1) / np.sqrt(len(gaps))) if len(gaps) > 1 else float("nan")
@@ -60,7 +64,7 @@ def generator_checks(summary: Mapping) -> list[str]:
             met = mean >= least and mean > 2 * se
             verdict = "met" if met else "NOT met"
         se_text = "" if np.isnan(se) else f" ± {se:.3f} (standard error)"
-        per_seed = ", ".join(f"{full[s] - other[s]:+.3f}" for s in sorted(set(full) & set(other)))
+        per_seed = ", ".join(f"{gap:+.3f}" for gap in seed_gaps(full, other).values())
         lines.append(f"- full − {summary['labels'][row]}: NDCG@10 {mean:+.3f}{se_text} over "
                      f"{n} seed(s) (per seed {per_seed}); asked ≥ {least:.2f} and > 2 "
                      f"standard errors: {verdict}")
