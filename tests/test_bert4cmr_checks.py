@@ -1,4 +1,4 @@
-"""Spec §11.3 checks of a Bert4CMR generator table: paired gaps, standard errors, verdicts."""
+"""Spec §11.3/§11.4 checks of Bert4CMR tables: paired gaps and verdicts; XMarket comparisons."""
 
 import math
 
@@ -8,15 +8,20 @@ from experiments import bert4cmr as launcher
 from experiments import bert4cmr_checks as checks
 
 LABELS = {"full": "full", "target_only": "target-only", "no_market_emb": "no-market",
-          "target_popularity": "target pop", "global_popularity": "global pop"}
+          "target_popularity": "target pop", "global_popularity": "global pop",
+          "faithful_leak": "leaky"}
+MARKETS = ("ca", "de", "fr", "in", "jp", "mx", "uk")
 
 
-def _summary(scores: dict[str, list[float]], data="synthetic", targets=("m7",)) -> dict:
-    """A summary whose row scores NDCG@10 = scores[row][seed] on every target."""
+def _summary(scores: dict, data="synthetic", targets=("m7",), protocol="forec") -> dict:
+    """A summary whose row scores NDCG@10 = scores[row][seed] on every target.
+
+    A row's scores may also be {target: [per seed]}, for scores that differ by market.
+    """
     records = [{"row": row, "seed": seed, "target": t, "metrics": {"ndcg@10": v}}
-               for row, values in scores.items() for seed, v in enumerate(values)
-               for t in targets]
-    return {"data": data, "protocol": "forec", "targets": list(targets), "records": records,
+               for row, by in scores.items() for t in targets
+               for seed, v in enumerate(by[t] if isinstance(by, dict) else by)]
+    return {"data": data, "protocol": protocol, "targets": list(targets), "records": records,
             "labels": LABELS, "rows": list(scores), "seeds": [0, 1, 2], "eval_split": "test",
             "provenance": {"command": "c", "commit": "x", "hardware": "h"}}
 
@@ -62,4 +67,38 @@ def test_checks_only_on_generator_tables_and_in_the_rendered_report():
     text = launcher.render(_summary(scores))
     assert "## Checks (spec §11.3)" in text
     assert "full − target-only" in text
-    assert "## Checks" not in launcher.render(_summary(scores, data="xmarket"))
+    assert "§11.3" not in launcher.render(_summary(scores, data="xmarket", targets=MARKETS))
+
+
+def test_xmarket_checks_against_popularity_and_published_numbers():
+    # NMF++ published (§9.3): ca .301, de .333, fr .327, in .460, jp .192, mx .559, uk .470.
+    full = {"ca": [0.34, 0.36], "de": [0.30, 0.30], "fr": [0.35] * 2, "in": [0.50] * 2,
+            "jp": [0.18, 0.19], "mx": [0.60] * 2, "uk": [0.48] * 2}
+    popularity = {t: [0.31] * 2 for t in MARKETS} | {"de": [0.31] * 2}
+    summary = _summary({"target_popularity": popularity, "full": full}, data="xmarket",
+                       targets=MARKETS)
+    lines = checks.xmarket_checks(summary, ["full"])
+    # de: 0.300 ≤ 0.310, jp: 0.185 ≤ 0.310; the average over markets is above (0.395 vs 0.310).
+    assert lines[0] == ("- full: above target popularity on 5 of 7 markets; not above on "
+                        "de (0.300 vs 0.310), jp (0.185 vs 0.310). Average 0.395 vs 0.310: above.")
+    assert lines[1].startswith("- full: above published NMF++ (§9.3) on 5 of 7 markets; not "
+                               "above on de (0.300 vs 0.333), jp (0.185 vs 0.192).")
+    assert lines[1].endswith("(in, jp, mx): above NMF++ on 2 of 3 markets; not above on "
+                             "jp (0.185 vs 0.192).")
+    assert lines[2].startswith("- full: above published FOREC (§9.3)")
+    assert checks.xmarket_checks(summary, ["no_market_emb"]) == []  # row not in the table
+    assert checks.xmarket_checks(_summary({"full": full}, targets=MARKETS), ["full"]) == []
+    assert "## Checks (spec §11.4)" in launcher.render(summary)
+
+
+def test_xmarket_paper_checks_the_leaky_reproduction_against_the_released_log():
+    def lines(score):
+        summary = _summary({"target_popularity": [0.61], "faithful_leak": [score]},
+                           data="xmarket", targets=MARKETS, protocol="paper")
+        summary["leaky"] = ["faithful_leak"]
+        return checks.xmarket_checks(summary, ["faithful_leak"])
+    # No published-number lines under `paper`; the released log's average is 0.593 ± 0.03.
+    assert len(lines(0.57)) == 2 and lines(0.57)[0].endswith("Average 0.570 vs 0.610: NOT above.")
+    assert lines(0.57)[1] == ("- leaky: average 0.570 vs the released log's 0.593 (asked within "
+                              "±0.03): met.")
+    assert lines(0.55)[1].endswith("NOT met.")
