@@ -48,6 +48,7 @@ from affectjax.train.checkpoint import load_model  # noqa: E402
 from affectjax.train.evaluation import collect_predictions  # noqa: E402
 from affectjax.train.task import DataContext  # noqa: E402
 from experiments import common, plots, results  # noqa: E402
+from experiments import two_att_two_mt_checks as checks_lib  # noqa: E402
 
 # Table mode: --rows (§8 rows, 'all' = every row) and --seeds (default 0); without --rows the
 # config's stage is trained into --workdir.
@@ -272,6 +273,10 @@ def render(summary: Mapping) -> str:
         parts.append(f"## {SET_TITLES.get(name, name)}\n")
         parts.append((_va_table(summary, name) if va_here else _class_table(summary, name))
                      + "\n")
+    intro, checks = checks_lib.checks(summary, _reference_row(summary))
+    if checks:
+        parts.append("## Checks (spec §11)\n")
+        parts.append(intro + "\n\n" + "\n".join(checks) + "\n")
     parts.append("## Provenance\n")
     parts.append(results.provenance_block(summary, seeds))
     if summary.get("plots"):
@@ -388,6 +393,7 @@ def _summary(config, rows: dict, seeds: Sequence[int], workdir: str) -> dict:
     data = face_sources.face_data(config)
     return {"system": "two_att_two_mt", "data": data.source, "protocol": data.protocol,
             "classes": list(data.classes), "seeds": list(seeds), "rows": rows,
+            "model": checks_lib.model_record(config),
             **results.provenance(workdir)}
 
 
