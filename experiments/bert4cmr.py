@@ -284,6 +284,8 @@ def run_table(base, workdir: str, rows: Sequence[str],
                     "metrics": _pick(final[which], target),
                     "users": final[which].get(f"{target}/users"),
                     "wall_s": {s: out["wall_s"] for s, out in used.items()},
+                    "wall_partial": [s for s, out in used.items()
+                                     if out.get("wall_complete") is False],
                     "best_step": {s: (out.get("early_stop") or {}).get("best_step")
                                   for s, out in used.items()},
                 })
@@ -383,6 +385,14 @@ def render(summary: Mapping) -> str:
         lines += ["Whole table, training wall time per seed: " + ", ".join(
                       f"seed {seed} {sec / 60:.1f} min" for seed, sec in seed_totals(runs).items())
                   + ".", ""]
+        partial = sorted({(rec["seed"], summary["labels"][rec["row"]], stage)
+                          for rec in summary["records"] for stage in rec.get("wall_partial", ())})
+        if partial:
+            lines += ["Lower bounds: these runs resumed from checkpoints written before "
+                      "checkpoints carried the time, so their time lacks the earlier "
+                      "invocations' share: " + "; ".join(
+                          f"seed {seed} {label} {stage}" for seed, label, stage in partial)
+                      + ".", ""]
     lines += ["## Provenance", "", results.provenance_block(summary["provenance"], seeds)]
     return "\n".join(lines)
 

@@ -14,7 +14,7 @@ from affectjax import metrics, tasks
 from affectjax.data.markets import loading as market_loading
 from affectjax.data.markets import stream as market_stream
 from affectjax.tasks import bert4cmr as task_lib
-from affectjax.train import run
+from affectjax.train import load_results, run
 from affectjax.train.checkpoint import load_model
 from affectjax.train.task import DataContext
 from experiments import bert4cmr as launcher
@@ -351,6 +351,10 @@ def test_pretrain_resumes_exactly_through_the_trainer(table, cache_dir, tmp_path
 
     assert len(evaluations(tmp_path)) == 2
     assert evaluations(tmp_path) == evaluations(reference)
+    # The resumed stage's wall time includes the first invocation's.
+    earlier = load_results(str(tmp_path))["earlier_elapsed_s"]
+    test = json.loads((tmp_path / "test.json").read_text())
+    assert 0 < earlier < test["wall_s"] and test["wall_complete"] is True
 
 
 def test_target_list_resolves_to_each_market(tmp_path):
@@ -378,3 +382,15 @@ def test_stage_runs_count_each_training_run_once(shared):
     full_pretrains = [k for k in runs if k[1] == "full" and k[2] == "pretrain"]
     assert len(full_pretrains) == (2 if shared else 3)
     assert not any(k[1] in ("pretrain_only", "target_popularity") for k in runs)
+
+
+def test_wall_time_of_runs_resumed_without_a_time_record_is_called_a_lower_bound():
+    record = {"row": "full", "seed": 0, "target": "a", "metrics": {"ndcg@10": 0.3},
+              "wall_s": {"pretrain": 100.0, "finetune": 10.0}, "wall_partial": []}
+    summary = {"data": "xmarket", "protocol": "forec", "eval_split": "test", "targets": ["a"],
+               "seeds": [0], "rows": ["full"], "labels": {"full": "Bert4CMR (fixed)"},
+               "records": [record], "provenance": {"command": "c", "commit": "x",
+                                                   "hardware": "h"}}
+    assert "Lower bounds" not in launcher.render(summary)
+    record["wall_partial"] = ["pretrain"]
+    assert "invocations' share: seed 0 Bert4CMR (fixed) pretrain." in launcher.render(summary)

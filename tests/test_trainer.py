@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ import pytest
 from affectjax import tasks
 from affectjax.train import NonFiniteError, load_results, run
 from affectjax.train.checkpoint import load_model
+from affectjax.train.run_clock import RunClock
 from tests.trainer_utils import (
     assert_trees_close,
     assert_trees_equal,
@@ -232,3 +234,25 @@ def test_eval_batches_with_different_widths_are_a_clear_error(tmp_path):
                                evaluators={})
     with pytest.raises(ValueError, match="eval batches must agree on every dimension"):
         train(toy_config_tiny(**{"train.total_steps": 2}), tmp_path, task)
+
+
+def test_a_resumed_run_reports_the_time_of_every_invocation(tmp_path):
+    train(toy_config_tiny(**{"train.total_steps": 10, "data.read_delay_s": 0.01}), tmp_path)
+    before = load_results(tmp_path)
+    assert before["earlier_elapsed_s"] == 0 and before["elapsed_complete"]
+    assert before["elapsed_s"] >= 10 * 0.01  # at least the pipeline's delays
+    train(toy_config_tiny(**{"train.total_steps": 20}), tmp_path)  # resumes at step 10
+    after = load_results(tmp_path)
+    # The earlier part is the first invocation's time up to its last checkpoint (its end).
+    assert 10 * 0.01 <= after["earlier_elapsed_s"] <= before["elapsed_s"]
+    assert after["elapsed_s"] > after["earlier_elapsed_s"] and after["elapsed_complete"]
+
+
+def test_a_resume_from_a_checkpoint_without_a_time_record_is_marked_incomplete():
+    clock = RunClock(time.monotonic())
+    clock.resume_from({"early_stop": {}})  # written before checkpoints carried the time
+    assert clock.earlier_s == 0 and clock.state_dict()["elapsed_complete"] is False
+    clock.resume_from({"elapsed_s": 5.0, "elapsed_complete": False})  # and resumed again
+    assert clock.result()["earlier_elapsed_s"] == 5.0 and not clock.complete
+    clock.resume_from({"elapsed_s": 5.0, "elapsed_complete": True})
+    assert clock.complete and clock.elapsed_s() >= 5.0

@@ -299,8 +299,10 @@ def build(config: ml_collections.ConfigDict) -> Task:
             # The restored best checkpoint's metrics; "valid" is what early stopping watched.
             **split_metrics, "step": results.get("step"),
             "early_stop": results.get("early_stop"),
-            # This invocation only (a resumed run reports the time since it resumed).
-            "wall_s": time.time() - t_start,
+            # This invocation's, plus the trainer's record of the invocations it resumed
+            # (wall_complete False: one resumed from a checkpoint that predates the record).
+            "wall_s": time.time() - t_start + results.get("earlier_elapsed_s", 0.0),
+            "wall_complete": results.get("elapsed_complete", True),
         }
         with open(os.path.join(workdir, TEST_FILE), "w") as f:
             json.dump(payload, f, indent=2, sort_keys=True)

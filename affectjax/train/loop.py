@@ -20,6 +20,7 @@ from affectjax.train.checkpoint import Checkpointer, load_init_from
 from affectjax.train.early_stop import EarlyStopping
 from affectjax.train.evaluation import device_part, evaluate
 from affectjax.train.prefetch import BatchPrefetcher
+from affectjax.train.run_clock import RunClock
 from affectjax.train.schedule import Schedule
 from affectjax.train.state import TrainState
 from affectjax.train.step import make_multi_step, make_train_step
@@ -127,6 +128,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
 
     Resume order: this workdir's newest checkpoint, else ``config.init_from``, else scratch.
     """
+    t_begin = time.monotonic()
     sharding.maybe_initialize_distributed(config)
     mesh = sharding.make_mesh(config)
     primary = jax.process_index() == 0
@@ -155,9 +157,13 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     early = EarlyStopping.from_config(config.early_stop)
     trainer_meta = {"task": task.name, "task_metadata": dict(task.metadata)}
     resumed = ckpt.restore_latest(state, iterators)
+    # Wall time of earlier invocations up to their last checkpoint, so that a resumed run
+    # reports its whole time (work lost after that checkpoint is redone, and counted, here).
+    clock = RunClock(t_begin)
     if resumed is not None:
         state, saved_meta = resumed
         early.load_state_dict(saved_meta.get("early_stop", {}))
+        clock.resume_from(saved_meta)
         writer.truncate_after(int(state.step))
     elif config.init_from.path:
         state = load_init_from(config, state, task.metadata, mesh)
@@ -180,7 +186,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
 
     def save(which: str) -> None:
         check_finite()
-        meta = {**trainer_meta, "early_stop": early.state_dict()}
+        meta = {**trainer_meta, "early_stop": early.state_dict(), **clock.state_dict()}
         ckpt.save(which, state, meta, feeder.checkpoint_iterators() if which == "last" else None)
 
     def check_finite() -> None:
@@ -291,7 +297,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     ckpt.close()
     result = {"step": step, "task": task.name, "final": final,
               "early_stop": early.state_dict() if early.enabled else None,
-              "first_step_s": t_first}
+              "first_step_s": t_first, **clock.result()}
     if primary:
         with open(os.path.join(workdir, RESULTS_FILE), "w") as f:
             json.dump(result, f, indent=2, sort_keys=True)
