@@ -99,7 +99,7 @@ def generator_checks(summary: Mapping) -> list[str]:
 
 
 def _compare(mine: Mapping[str, float], theirs: Mapping[str, float], name: str) -> str:
-    """'above X on a of n markets; not on m (ours vs theirs), …' over the markets both have."""
+    """'above X on a of n markets; not above on m (ours vs theirs), …' (markets both have)."""
     common = [t for t in mine if t in theirs]
     short = [f"{t} ({mine[t]:.3f} vs {theirs[t]:.3f})" for t in common if mine[t] <= theirs[t]]
     text = f"above {name} on {len(common) - len(short)} of {len(common)} markets"
