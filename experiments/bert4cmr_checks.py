@@ -23,24 +23,27 @@ SAME_FILES_AS_PUBLISHED = ("in", "jp", "mx")
 RELEASED_LEAKY_AVG, RELEASED_TOLERANCE = 0.593, 0.03
 
 
-def per_seed_average(summary: Mapping, row: str) -> dict[int, float]:
-    """{seed: NDCG@10 averaged over the table's targets}, for seeds that scored every target."""
+def _scores(summary: Mapping, row: str) -> dict[int, dict[str, float]]:
+    """{seed: {target: NDCG@10}} of ``row``'s records."""
     cells: dict[int, dict[str, float]] = {}
     for rec in summary["records"]:
         if rec["row"] == row and METRIC in rec["metrics"]:
             cells.setdefault(rec["seed"], {})[rec["target"]] = rec["metrics"][METRIC]
+    return cells
+
+
+def per_seed_average(summary: Mapping, row: str) -> dict[int, float]:
+    """{seed: NDCG@10 averaged over the table's targets}, for seeds that scored every target."""
     targets = summary["targets"]
     return {seed: float(np.mean([by[t] for t in targets]))
-            for seed, by in sorted(cells.items()) if all(t in by for t in targets)}
+            for seed, by in sorted(_scores(summary, row).items()) if all(t in by for t in targets)}
 
 
 def market_means(summary: Mapping, row: str) -> dict[str, float]:
     """{target: NDCG@10 averaged over the seeds that scored it}, in the table's target order."""
-    cells: dict[str, list[float]] = {}
-    for rec in summary["records"]:
-        if rec["row"] == row and METRIC in rec["metrics"]:
-            cells.setdefault(rec["target"], []).append(rec["metrics"][METRIC])
-    return {t: float(np.mean(cells[t])) for t in summary["targets"] if t in cells}
+    scores = _scores(summary, row).values()
+    return {t: float(np.mean([by[t] for by in scores if t in by]))
+            for t in summary["targets"] if any(t in by for by in scores)}
 
 
 def seed_gaps(full: Mapping[int, float], other: Mapping[int, float]) -> dict[int, float]:

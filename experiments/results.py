@@ -72,6 +72,11 @@ def provenance(workdir: str | None = None) -> dict[str, str]:
     return {**pinned, "hardware": hardware(), **trained}
 
 
+def seed_values(per_seed: Sequence[Mapping[str, float]] | None, key: str) -> list[float]:
+    """``key``'s value in each seed's metrics that has it (none for a missing list)."""
+    return [float(m[key]) for m in per_seed or () if m and key in m]
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single seed)."""
     a = np.asarray(values, float)

@@ -132,10 +132,7 @@ def run_table(base_config, workdir: str, rows: Sequence[str], seeds: Sequence[in
 # ---------------------------------------------------------------------------------------------
 
 
-def _values(per_seed: Sequence[Mapping[str, float]] | None, key: str) -> list[float]:
-    if not per_seed:
-        return []
-    return [float(m[key]) for m in per_seed if m and key in m]
+_values = results.seed_values  # a metric key's values over seeds
 
 
 def _cell(values: Sequence[float]) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from experiments import results
+
 # The model each target was set for: (backbone, width, image size). The summary records its
 # own model since 2026-12-07; older summaries do not, and their checks say so.
 TINY = ("resnet18", 16, 64)       # §11.3 "tiny CPU run"
@@ -42,7 +44,7 @@ def describe(key: tuple | None) -> str:
 
 
 def _mean(per_seed: Sequence[Mapping[str, float]], key: str) -> tuple[float, int]:
-    values = [float(m[key]) for m in per_seed if m and key in m]
+    values = results.seed_values(per_seed, key)
     return (float(np.mean(values)) if values else float("nan")), len(values)
 
 

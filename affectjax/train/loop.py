@@ -128,7 +128,7 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
 
     Resume order: this workdir's newest checkpoint, else ``config.init_from``, else scratch.
     """
-    t_begin = time.monotonic()
+    clock = RunClock(time.monotonic())
     sharding.maybe_initialize_distributed(config)
     mesh = sharding.make_mesh(config)
     primary = jax.process_index() == 0
@@ -157,9 +157,8 @@ def run(task: Task, config: ml_collections.ConfigDict, workdir: str) -> RunResul
     early = EarlyStopping.from_config(config.early_stop)
     trainer_meta = {"task": task.name, "task_metadata": dict(task.metadata)}
     resumed = ckpt.restore_latest(state, iterators)
-    # Wall time of earlier invocations up to their last checkpoint, so that a resumed run
+    # A resume adds the earlier invocations' time up to their last checkpoint, so the run
     # reports its whole time (work lost after that checkpoint is redone, and counted, here).
-    clock = RunClock(t_begin)
     if resumed is not None:
         state, saved_meta = resumed
         early.load_state_dict(saved_meta.get("early_stop", {}))
