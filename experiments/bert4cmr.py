@@ -38,7 +38,7 @@ from affectjax.data import markets as mk
 from affectjax.data.markets import loading as market_loading
 from affectjax.tasks import bert4cmr as task_lib
 from affectjax.train.loop import RESULTS_FILE
-from experiments import bert4cmr_checks, common, results
+from experiments import bert4cmr_checks, bert4cmr_combine, common, results
 
 # --rows: table rows (see ROWS; 'popularity' = the counting baselines only); default: the
 # config's row and every §8 baseline. --seeds: default config.seed … + experiment.seeds - 1.
@@ -324,16 +324,28 @@ def render(summary: Mapping) -> str:
     by = {}
     for rec in summary["records"]:
         by.setdefault(rec["row"], {}).setdefault(rec["target"], {})[rec["seed"]] = rec["metrics"]
-    lines = [f"# Bert4CMR — {summary['data']}, `{summary['protocol']}` protocol",
+    parts = summary.get("parts")
+    # A combined table may hold rows run at different numbers of seeds: each row names its own.
+    row_seeds = {r: sorted({s for by in cells.values() for s in by})
+                 for r, cells in by.items() if r in ROWS}
+    uneven = len({len(s) for s in row_seeds.values()}) > 1
+    over = ("the seeds each row's label gives" if uneven else f"{len(seeds)} seed(s)")
+    title = f"# Bert4CMR — {summary['data']}, `{summary['protocol']}` protocol"
+    lines = [title + (": every row, from " + ", ".join(f"`{p['table']}`" for p in parts)
+                      if parts else ""),
              "",
              f"HR@K and NDCG@K on the **{summary['eval_split']}** lists: 1 "
              "positive + 99 sampled negatives per user (sampled-candidate metrics; not comparable"
-             " with full ranking), exact expected ties (spec §7.3). Model rows: mean ± std over "
-             f"{len(seeds)} seed(s); a single value means every seed gave the same number "
+             f" with full ranking), exact expected ties (spec §7.3). Model rows: mean ± std over "
+             f"{over}; a single value means every seed gave the same number "
              "(deterministic rows). `avg` is the unweighted mean over the target markets, "
              "per seed, then mean ± std." +
              (" Pretraining was shared by all targets (every market's training part)."
               if summary.get("shared_pretraining") else ""), ""]
+    if parts:
+        lines += ["One table joined from the launcher tables listed under Sources, each run "
+                  "with its own command (their sections in this file give each one's wall "
+                  "time); their counting rows agree, so all were scored on the same lists.", ""]
     if summary["eval_split"] == "valid":
         lines += ["These data give no test positives (WSDM Cup 2022: hidden test labels), so "
                   "the table reports the validation lists that early stopping also used; the "
@@ -349,7 +361,9 @@ def render(summary: Mapping) -> str:
             cells = by.get(row, {})
             if not cells:
                 continue
-            line = [summary["labels"][row]]
+            line = [summary["labels"][row] + (
+                f" ({len(row_seeds[row])} seed{'s' * (len(row_seeds[row]) > 1)})"
+                if uneven and row in row_seeds else "")]
             for t in targets:
                 line.append(_cell([cells[t][s][metric] for s in seeds
                                    if s in cells.get(t, {}) and metric in cells[t][s]]))
@@ -370,7 +384,7 @@ def render(summary: Mapping) -> str:
                   "NDCG@10, each market's mean over seeds; the average as in the table. "
                   "The published numbers are other implementations' (spec §9.3), not run here.",
                   "", *checks, ""]
-    runs = stage_runs(summary)
+    runs = {} if parts else stage_runs(summary)
     if runs:
         lines += ["## Wall time per stage (s, this machine)", "",
                   "Each run counted once: a shared pretraining serves every target, and "
@@ -393,7 +407,14 @@ def render(summary: Mapping) -> str:
                       "invocations' share: " + "; ".join(
                           f"seed {seed} {label} {stage}" for seed, label, stage in partial)
                       + ".", ""]
-    lines += ["## Provenance", "", results.provenance_block(summary["provenance"], seeds)]
+    if parts:
+        lines += ["## Sources", ""]
+        for part in parts:
+            rows = ", ".join(summary["labels"][r] for r in part["rows"]) or "counting rows only"
+            lines += [f"`{part['table']}` ({rows}):", "",
+                      results.provenance_block(part["provenance"], part["seeds"])]
+    else:
+        lines += ["## Provenance", "", results.provenance_block(summary["provenance"], seeds)]
     return "\n".join(lines)
 
 
@@ -423,8 +444,18 @@ def seed_totals(runs: Mapping[tuple, float]) -> dict[int, float]:
 
 
 def report(runs_dir: str) -> str:
-    """Every table under ``runs_dir`` (its summary.json files), for ``experiments.report``."""
-    return results.sectioned_report(runs_dir, render, "bert4cmr")
+    """Every table under ``runs_dir`` for ``experiments.report``.
+
+    First each launcher table (its summary.json), then each combined table (``combine.json``,
+    see ``experiments.bert4cmr_combine``).
+    """
+    text = results.sectioned_report(runs_dir, render, "bert4cmr")
+    try:
+        combined = bert4cmr_combine.load_combined(runs_dir, [*COUNTING, *ROWS, "oracle"],
+                                                  trained=list(ROWS))
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return "\n\n".join([text, *(f"<!-- {key} -->\n" + render(s) for key, s in combined)])
 
 
 def main(argv) -> None:
