@@ -326,7 +326,7 @@ def render(summary: Mapping) -> str:
         by.setdefault(rec["row"], {}).setdefault(rec["target"], {})[rec["seed"]] = rec["metrics"]
     parts = summary.get("parts")
     # A combined table may hold rows run at different numbers of seeds: each row names its own.
-    row_seeds = {r: sorted({s for by in cells.values() for s in by})
+    row_seeds = {r: sorted({s for per_seed in cells.values() for s in per_seed})
                  for r, cells in by.items() if r in ROWS}
     uneven = len({len(s) for s in row_seeds.values()}) > 1
     over = ("the seeds each row's label gives" if uneven else f"{len(seeds)} seed(s)")
@@ -336,7 +336,7 @@ def render(summary: Mapping) -> str:
              "",
              f"HR@K and NDCG@K on the **{summary['eval_split']}** lists: 1 "
              "positive + 99 sampled negatives per user (sampled-candidate metrics; not comparable"
-             f" with full ranking), exact expected ties (spec §7.3). Model rows: mean ± std over "
+             " with full ranking), exact expected ties (spec §7.3). Model rows: mean ± std over "
              f"{over}; a single value means every seed gave the same number "
              "(deterministic rows). `avg` is the unweighted mean over the target markets, "
              "per seed, then mean ± std." +
