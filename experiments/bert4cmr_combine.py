@@ -97,9 +97,14 @@ def load_combined(runs_dir: str, order: Sequence[str],
         if not os.path.isfile(path):
             continue
         with open(path) as f:
-            spec = json.load(f)
+            try:
+                spec = json.load(f)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}: not JSON ({err})") from None
+        if not isinstance(spec, dict) or not isinstance(spec.get("parts"), list):
+            raise ValueError(f"{path}: expected {{\"parts\": [\"<table>\", ...]}}")
         parts = []
-        for name in spec.get("parts", ()):
+        for name in spec["parts"]:
             part = os.path.join(runs_dir, name, "summary.json")
             if not os.path.isfile(part):
                 raise ValueError(f"{path}: part {name!r} has no {part}")

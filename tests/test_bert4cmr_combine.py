@@ -80,3 +80,7 @@ def test_report_renders_a_combine_file_as_its_own_section(tmp_path):
         json.dumps({"parts": ["model", "gone"]}))
     with pytest.raises(SystemExit, match=r"all/combine.json: part 'gone' has no .*gone/summary"):
         launcher.report(str(tmp_path))
+    for bad, problem in (("{parts: 1}", "not JSON"), ('["model"]', "expected")):
+        (tmp_path / "all" / combine_lib.COMBINE_FILE).write_text(bad)
+        with pytest.raises(SystemExit, match=rf"all/combine.json: {problem}"):
+            launcher.report(str(tmp_path))
