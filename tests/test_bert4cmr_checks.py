@@ -9,7 +9,7 @@ from experiments import bert4cmr_checks as checks
 
 LABELS = {"full": "full", "target_only": "target-only", "no_market_emb": "no-market",
           "target_popularity": "target pop", "global_popularity": "global pop",
-          "faithful_leak": "leaky"}
+          "faithful_leak": "leaky", "faithful": "faithful"}
 MARKETS = ("ca", "de", "fr", "in", "jp", "mx", "uk")
 
 
@@ -102,3 +102,18 @@ def test_xmarket_paper_checks_the_leaky_reproduction_against_the_released_log():
     assert lines(0.57)[1] == ("- leaky: average 0.570 vs the released log's 0.593 (asked within "
                               "±0.03): met.")
     assert lines(0.55)[1].endswith("NOT met.")
+
+
+def test_xmarket_paper_row_on_fewer_seeds_is_compared_on_its_own_seeds_lists():
+    # `paper` draws a split per seed, so target popularity differs by seed; a joined table's
+    # row run on seed 0 only must meet seed 0's popularity (0.59), not the 3-seed mean (0.63).
+    summary = _summary({"target_popularity": [0.59, 0.65, 0.65], "full": [0.62, 0.62, 0.62],
+                        "faithful": [0.60]}, data="xmarket", targets=MARKETS, protocol="paper")
+    lines = checks.xmarket_checks(summary, ["full", "faithful"])
+    assert lines == [
+        "- full: above target popularity on 0 of 7 markets; not above on "
+        + ", ".join(f"{t} (0.620 vs 0.630)" for t in MARKETS) + ". Average 0.620 vs 0.630: "
+        "NOT above.",
+        "- faithful: above target popularity on 7 of 7 markets. Average 0.600 vs 0.590: "
+        "above (seed 0).",
+    ]

@@ -46,9 +46,10 @@ def test_combined_table_holds_every_row_in_spec_order_with_each_rows_seeds():
     assert "| Target popularity | 0.300 | 0.400 | 0.350 |" in text  # deterministic: no count
     assert "`model` (Bert4CMR (fixed)):" in text and "- command: `mf-cmd`" in text
     assert "## Wall time" not in text  # each part's own section gives it
-    # §11.4: the model row against our NMF++ from the other part, per market and on average.
+    # §11.4: the model row against our NMF++ from the other part, per market and on average,
+    # on the one seed both ran.
     assert ("- Bert4CMR (fixed): above NMF++ (ours) on 1 of 2 markets; not above on de "
-            "(0.380 vs 0.410). Average 0.365 vs 0.370: NOT above.") in text
+            "(0.380 vs 0.410). Average 0.365 vs 0.370: NOT above (seed 0).") in text
 
 
 def test_tables_scored_on_other_lists_do_not_combine():
