@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -35,26 +35,26 @@ def _scores(summary: Mapping, row: str) -> dict[int, dict[str, float]]:
     return cells
 
 
-def _seed_scores(summary: Mapping, row: str, seeds: Collection[int] | None):
-    """``_scores`` of ``row``, kept to ``seeds`` (all seeds when None)."""
-    return {s: by for s, by in _scores(summary, row).items() if seeds is None or s in seeds}
-
-
-def per_seed_average(summary: Mapping, row: str,
-                     seeds: Collection[int] | None = None) -> dict[int, float]:
-    """{seed: NDCG@10 averaged over the table's targets}, for seeds that scored every target."""
-    targets = summary["targets"]
+def _per_seed_average(scores: Mapping[int, dict], targets) -> dict[int, float]:
+    """{seed: NDCG@10 averaged over ``targets``}, for seeds that scored every target."""
     return {seed: float(np.mean([by[t] for t in targets]))
-            for seed, by in sorted(_seed_scores(summary, row, seeds).items())
-            if all(t in by for t in targets)}
+            for seed, by in sorted(scores.items()) if all(t in by for t in targets)}
 
 
-def market_means(summary: Mapping, row: str,
-                 seeds: Collection[int] | None = None) -> dict[str, float]:
+def _market_means(scores: Mapping[int, dict], targets) -> dict[str, float]:
+    """{target: NDCG@10 averaged over the seeds that scored it}, in ``targets`` order."""
+    return {t: float(np.mean([by[t] for by in scores.values() if t in by]))
+            for t in targets if any(t in by for by in scores.values())}
+
+
+def per_seed_average(summary: Mapping, row: str) -> dict[int, float]:
+    """{seed: NDCG@10 averaged over the table's targets}, for seeds that scored every target."""
+    return _per_seed_average(_scores(summary, row), summary["targets"])
+
+
+def market_means(summary: Mapping, row: str) -> dict[str, float]:
     """{target: NDCG@10 averaged over the seeds that scored it}, in the table's target order."""
-    scores = _seed_scores(summary, row, seeds).values()
-    return {t: float(np.mean([by[t] for by in scores if t in by]))
-            for t in summary["targets"] if any(t in by for by in scores)}
+    return _market_means(_scores(summary, row), summary["targets"])
 
 
 def seed_gaps(full: Mapping[int, float], other: Mapping[int, float]) -> dict[int, float]:
@@ -126,17 +126,20 @@ def _against_row(summary: Mapping, row: str, ref: str, name: str) -> list[str]:
     Under ``paper`` each seed draws its own split, so a row run on fewer seeds than the table
     (a joined table's part) is compared with the reference on those seeds' lists only.
     """
-    seeds = set(_scores(summary, row)) & set(_scores(summary, ref))
+    row_scores, ref_scores = _scores(summary, row), _scores(summary, ref)
+    seeds = set(row_scores) & set(ref_scores)
     if not seeds:
         return []
-    mine, theirs = market_means(summary, row, seeds), market_means(summary, ref, seeds)
-    avg, theirs_avg = per_seed_average(summary, row, seeds), per_seed_average(summary, ref, seeds)
+    mine, theirs = ({s: x[s] for s in seeds} for x in (row_scores, ref_scores))
+    targets = summary["targets"]
+    avg, theirs_avg = _per_seed_average(mine, targets), _per_seed_average(theirs, targets)
+    mine, theirs = _market_means(mine, targets), _market_means(theirs, targets)
     line = f"- {summary['labels'][row]}: {_compare(mine, theirs, name)}"
     if avg and theirs_avg:
         mean, their_mean = (float(np.mean(list(a.values()))) for a in (avg, theirs_avg))
         line += (f". Average {mean:.3f} vs {their_mean:.3f}: "
                  f"{'above' if mean > their_mean else 'NOT above'}")
-    if seeds != set(_scores(summary, row)) | set(_scores(summary, ref)):
+    if seeds != set(row_scores) | set(ref_scores):
         line += f" (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, sorted(seeds)))})"
     return [line + "."]
 
